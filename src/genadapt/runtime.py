@@ -1,0 +1,39 @@
+"""Device choice, seeding and progress bars shared by every training and evaluation loop."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from genadapt.errors import PipelineError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise PipelineError("device: 'cuda' requested but no CUDA GPU is available (use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; returns a CPU generator for batch order and noise."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def progress(iterable, **kwargs):
+    """A tqdm bar, shown only when stderr is a terminal so CI logs stay clean."""
+    return tqdm(iterable, disable=not sys.stderr.isatty(), dynamic_ncols=True, **kwargs)
+
+
+def to_float_images(batch_uint8: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, C) uint8 -> (B, C, H, W) float32 in [0, 1]."""
+    return batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)

@@ -1,0 +1,79 @@
+"""The VAE's train, generate and evaluate steps, called by the scripts in ``stages/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genadapt.checkpoints import load_config, load_weights, save_weights
+from genadapt.data.prepared import load_split, read_meta
+from genadapt.figures import learning_curves, save_grid
+from genadapt.metrics.reconstruction import reconstruction_mse
+from genadapt.models.vae import VAE, VAEConfig
+from genadapt.outputs import atomic_dir, write_json
+from genadapt.params import Params
+from genadapt.runtime import resolve_device, seed_everything, to_float_images
+from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
+from genadapt.training.vae import train_vae, vae_config
+
+NAME = "vae"
+
+
+def train(params: Params, data_dir: Path, out_dir: Path) -> None:
+    cfg = params.vae
+    meta = read_meta(data_dir)
+    train_split = load_split(data_dir, "train")
+    vae_config(cfg, train_split.images)  # shape check before an MLflow run is created
+    device = resolve_device(cfg.device)
+    generator = seed_everything(params.seed)
+    run_id = start_model_run(params, NAME, cfg, {"data.name": meta["name"], "data.source": meta["source"]})
+    run = ModelRun(run_id)
+    try:
+        model, curves = train_vae(cfg, train_split, device, generator, MetricBuffer(run, params.tracking.log_every))
+        with atomic_dir(out_dir) as tmp:
+            save_weights(model, model.cfg.to_dict(), tmp, NAME)
+            curves.to_csv(tmp / "curves.csv", index=False)
+            write_run_file(tmp, run_id, NAME)
+    except BaseException:
+        run.fail()
+        raise
+    run.log_figure(learning_curves(curves, ["recon_mse", "kl", "loss"], "VAE training"), "curves/vae_training.png")
+    run.log_file(out_dir / "curves.csv", "curves")
+    run.finish()
+
+
+def load_model(model_dir: Path, device: torch.device) -> VAE:
+    model = VAE(VAEConfig(**load_config(model_dir, NAME)))
+    return load_weights(model, model_dir, NAME).to(device).eval()
+
+
+def generate(params: Params, model_dir: Path, data_dir: Path, out_dir: Path) -> None:
+    """Reconstructions of the first test images and random samples from the prior."""
+    cfg = params.vae
+    device = resolve_device(cfg.device)
+    model = load_model(model_dir, device)
+    test = load_split(data_dir, "test")
+    generator = seed_everything(params.seed)
+    with atomic_dir(out_dir) as tmp, torch.no_grad():
+        x = to_float_images(torch.from_numpy(test.images[: cfg.n_reconstructions])).to(device)
+        recon = model.decode(model.encode(x)[0])  # posterior mean: deterministic reconstructions
+        # Row 1: test images; row 2: their reconstructions.
+        save_grid(torch.cat([x, recon]), tmp / "reconstructions.png", nrow=len(x))
+        save_grid(model.sample(cfg.n_samples, generator), tmp / "samples.png", nrow=8)
+    run = model_run(model_dir, "generate")
+    run.log_dir(out_dir, "generated")
+
+
+def evaluate(params: Params, model_dir: Path, data_dir: Path, out_file: Path) -> dict:
+    """Test-set reconstruction MSE, per-pixel mean on [0, 1], over the whole test split."""
+    device = resolve_device(params.vae.device)
+    model = load_model(model_dir, device)
+    test = load_split(data_dir, "test")
+    mse = reconstruction_mse(model, test.images, device)
+    metrics = {"test_mse": mse, "test_n": len(test.images)}
+    write_json(out_file, metrics)
+    run = model_run(model_dir, "evaluate")
+    run.log_metrics({"test_mse": mse, "test_n": len(test.images)})
+    run.set_tags({"test_mse.protocol": "per-pixel mean squared error on [0,1], posterior-mean reconstructions, whole test split"})
+    return metrics

@@ -1,0 +1,187 @@
+"""MLflow tracking: one store under ``mlruns/``, one run per trained model per pipeline execution.
+
+The store is ``sqlite:///<root>/mlruns/mlflow.db`` with artifacts in ``<root>/mlruns/artifacts``,
+where ``<root>`` is the repository DVC runs the pipeline for. ``dvc exp run --temp`` and
+``--queue`` execute in a copy under ``.dvc/tmp/exps`` but export ``DVC_ROOT`` pointing at the
+original repository, so every execution logs into the same store. ``MLFLOW_TRACKING_URI``
+overrides the store.
+
+A train stage creates the model's run (:func:`start_model_run`) and writes its id into its
+outputs; generate and evaluate log into that same run (:func:`model_run`), so the MLflow UI
+shows params, curves, images and final metrics of each model side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from genadapt.errors import PipelineError
+from genadapt.params import Params, flatten
+
+RUN_FILE = "mlflow_run.json"  # written into each train stage's output folder
+
+
+def project_root() -> Path:
+    """The repository the pipeline runs for (the original one, also under ``dvc exp run``)."""
+    return Path(os.environ.get("DVC_ROOT") or Path.cwd()).resolve()
+
+
+def tracking_uri() -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    store = project_root() / "mlruns"
+    store.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{store / 'mlflow.db'}"
+
+
+def _client():
+    # Alembic logs every schema migration at INFO when the SQLite store is first created.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri())
+
+
+def _experiment_id(client, name: str) -> str:
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifacts = None
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        artifacts = (project_root() / "mlruns" / "artifacts").as_uri()
+    return client.create_experiment(name, artifact_location=artifacts)
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _run_tags(stage: str, model: str | None) -> dict[str, str]:
+    tags = {"stage": stage, "git_commit": _git_commit()}
+    if model:
+        tags["model"] = model
+    exp_name = os.environ.get("DVC_EXP_NAME")
+    if exp_name:
+        tags["dvc_exp_name"] = exp_name
+    return tags
+
+
+def _log_params(client, run_id: str, flat: dict[str, object]) -> None:
+    from mlflow.entities import Param
+
+    items = [Param(k, str(v)) for k, v in flat.items()]
+    for start in range(0, len(items), 100):  # MLflow accepts at most 100 params per batch
+        client.log_batch(run_id, params=items[start:start + 100])
+
+
+def start_model_run(params: Params, model: str, section, extra_params: dict | None = None) -> str:
+    """Create the MLflow run of one trained model; returns its run id."""
+    client = _client()
+    experiment_id = _experiment_id(client, params.tracking.experiment)
+    run = client.create_run(experiment_id, run_name=model, tags=_run_tags("train", model))
+    flat = {"seed": params.seed, **flatten(section, model), **(extra_params or {})}
+    _log_params(client, run.info.run_id, flat)
+    return run.info.run_id
+
+
+def write_run_file(out_dir: Path, run_id: str, model: str) -> None:
+    (Path(out_dir) / RUN_FILE).write_text(json.dumps({"run_id": run_id, "model": model}) + "\n")
+
+
+def read_run_id(model_dir: Path) -> str:
+    path = Path(model_dir) / RUN_FILE
+    if not path.exists():
+        raise PipelineError(f"{path}: not found; run the model's train stage first")
+    return json.loads(path.read_text())["run_id"]
+
+
+class ModelRun:
+    """Logging handle on an existing run: metrics, images, figures, files, tags."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.client = _client()
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        self.client.log_batch(self.run_id, metrics=batch)
+
+    def log_params(self, flat: dict[str, object]) -> None:
+        _log_params(self.client, self.run_id, flat)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, value)
+
+    def log_file(self, path: str | Path, artifact_dir: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), artifact_dir)
+
+    def log_dir(self, path: str | Path, artifact_dir: str | None = None) -> None:
+        self.client.log_artifacts(self.run_id, str(path), artifact_dir)
+
+    def log_figure(self, figure, artifact_file: str) -> None:
+        self.client.log_figure(self.run_id, figure, artifact_file)
+
+    def finish(self) -> None:
+        self.client.set_terminated(self.run_id, "FINISHED")
+
+    def fail(self) -> None:
+        self.client.set_terminated(self.run_id, "FAILED")
+
+
+def model_run(model_dir: Path, stage: str) -> ModelRun:
+    """The run a train stage recorded in ``model_dir``, tagged as reached by ``stage``."""
+    run = ModelRun(read_run_id(model_dir))
+    run.set_tags({f"stage.{stage}": "done"})
+    return run
+
+
+class MetricBuffer:
+    """Collects per-step metrics and sends them to MLflow in batches every ``every`` steps.
+
+    One ``log_batch`` call per flush keeps tracking well under 2% of a training step.
+    """
+
+    def __init__(self, run: ModelRun, every: int):
+        self.run, self.every = run, every
+        self._pending = []
+
+    def add(self, step: int, metrics: dict[str, float]) -> None:
+        now = int(time.time() * 1000)
+        self._pending.extend((k, float(v), now, step) for k, v in metrics.items())
+        if step % self.every == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        from mlflow.entities import Metric
+
+        while self._pending:  # MLflow accepts at most 1000 metrics per batch
+            chunk, self._pending = self._pending[:1000], self._pending[1000:]
+            self.run.client.log_batch(self.run.run_id, metrics=[Metric(*m) for m in chunk])
+
+
+def log_stage_run(params: Params, stage: str, section: str, artifacts: list[Path]) -> None:
+    """A short run for a stage that trains nothing (prepare-data), in ``<experiment>-data``."""
+    client = _client()
+    experiment_id = _experiment_id(client, f"{params.tracking.experiment}-data")
+    run = client.create_run(experiment_id, run_name=stage, tags=_run_tags(stage, None))
+    node = params
+    for part in section.split("."):
+        node = getattr(node, part)
+    _log_params(client, run.info.run_id, {"seed": params.seed, **flatten(node, section)})
+    for path in artifacts:
+        client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id, "FINISHED")

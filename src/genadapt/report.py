@@ -32,9 +32,9 @@ def _png_of_figure(fig) -> bytes:
 
 
 def vae_section(params: Params, model_dir: Path, generated_dir: Path, metrics_file: Path) -> Section:
-    from genadapt.steps.vae import load_model
-
     import torch
+
+    from genadapt.steps.vae import load_model
 
     metrics = json.loads(Path(metrics_file).read_text())
     curves = pd.read_csv(Path(model_dir) / "curves.csv")

@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` (the pipeline) and `make test` (the suite).
+# Both create .venv and install requirements.txt on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint smoke clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
+
+test: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+# Apply the smoke preset to params.yaml (rewrites it; `git checkout params.yaml` undoes it).
+smoke: setup
+	PYTHONPATH=src $(BIN)/python -m genadapt.presets presets/smoke.yaml
+
+clean:
+	rm -rf data/prepared models generated metrics reports

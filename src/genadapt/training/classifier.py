@@ -1,0 +1,54 @@
+"""Train and apply :class:`SmallCNN` on prepared uint8 arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genadapt.models.classifier import ClassifierConfig, SmallCNN
+from genadapt.runtime import progress, to_float_images
+from genadapt.training.vae import batches
+
+
+def fit_classifier(
+    images: np.ndarray,
+    targets: np.ndarray,
+    multilabel: bool,
+    steps: int,
+    generator: torch.Generator,
+    device: torch.device | None = None,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    width: int = 32,
+) -> SmallCNN:
+    """Fit on images (N, H, W, C) uint8 with targets (N,) int classes or (N, K) 0/1 attributes."""
+    device = device or torch.device("cpu")
+    n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
+    model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
+    x_all, y_all = torch.from_numpy(images), torch.from_numpy(targets)
+    order = batches(len(images), batch_size, generator)
+    model.train()
+    for _ in progress(range(steps), desc="train classifier"):
+        idx = next(order)
+        logits = model(to_float_images(x_all[idx]).to(device))
+        y = y_all[idx].to(device)
+        loss = F.binary_cross_entropy_with_logits(logits, y.float()) if multilabel else F.cross_entropy(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: SmallCNN, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Class indices (N,) for a multiclass model, 0/1 predictions (N, K) for a multilabel one."""
+    device = next(model.parameters()).device
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        logits = model(to_float_images(torch.from_numpy(images[start:start + batch_size])).to(device))
+        outputs.append((logits > 0).long() if model.cfg.multilabel else logits.argmax(1))
+    return torch.cat(outputs).cpu().numpy()

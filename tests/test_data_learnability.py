@@ -1,0 +1,36 @@
+"""The embedded data must carry real signal: learnable labels, and real shifts between domains."""
+
+import numpy as np
+import pytest
+import torch
+
+from genadapt.data.embedded_digits import DIGIT_DOMAINS, make_digit_domain
+from genadapt.data.embedded_faces import make_faces
+from genadapt.data.transforms import to_common_format
+from genadapt.training.classifier import fit_classifier, predict
+
+pytestmark = pytest.mark.slow
+
+
+def test_cross_domain_accuracy_drops():
+    x, y = make_digit_domain("mnist", "train", 2000, seed=0)
+    model = fit_classifier(to_common_format(x, 32, 3), y, False, 300, torch.Generator().manual_seed(0))
+    accuracy = {}
+    for domain in DIGIT_DOMAINS:
+        xt, yt = make_digit_domain(domain, "test", 500, seed=0)
+        accuracy[domain] = (predict(model, to_common_format(xt, 32, 3)) == yt).mean()
+    assert accuracy["mnist"] > 0.9, accuracy
+    for domain in ("usps", "mnistm", "svhn"):
+        assert accuracy[domain] < accuracy["mnist"] - 0.25, (domain, accuracy)
+
+
+def test_face_attributes_are_visible():
+    names = ["Smiling", "Male", "Eyeglasses", "Blond_Hair", "Black_Hair"]
+    x, table = make_faces("train", 2000, seed=0)
+    xt, table_t = make_faces("test", 500, seed=0)
+    y = np.stack([table[n] for n in names], 1)
+    yt = np.stack([table_t[n] for n in names], 1)
+    model = fit_classifier(x, y, True, 400, torch.Generator().manual_seed(0))
+    accuracy = (predict(model, xt) == yt).mean(0)
+    for name, acc in zip(names, accuracy):
+        assert acc > 0.95, f"{name}: {acc:.3f}"

@@ -1,0 +1,125 @@
+"""The real pipeline: `dvc repro` of the smoke preset in a fresh copy of this repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUTS = [
+    "data/prepared/faces/meta.json", "data/prepared/svhn/train_images.npy", "data/prepared/usps/test.csv",
+    "models/vae/vae.safetensors", "models/vae/curves.csv", "models/vae/mlflow_run.json",
+    "generated/vae/reconstructions.png", "generated/vae/samples.png", "metrics/vae.json", "reports/index.html",
+]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["DVC_NO_ANALYTICS"] = "1"
+    return env
+
+
+def _run(args: list[str], cwd: Path) -> str:
+    out = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True)
+    assert out.returncode == 0, f"{' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+def _ran_stages(log: str) -> set[str]:
+    return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """This working tree (tracked + untracked, not ignored) as a fresh git repo with the smoke preset."""
+    dest = tmp_path_factory.mktemp("pipeline") / "repo"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, listed):
+        if (REPO / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, dest / rel)
+    _run(["git", "init", "-q"], dest)
+    env_py = ["env", "PYTHONPATH=src", sys.executable, "-m", "genadapt.presets", "presets/smoke.yaml"]
+    _run(env_py, dest)
+    _run(["git", "add", "-A"], dest)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke"], dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def first_repro(clone) -> str:
+    return _run(["dvc", "repro"], clone)
+
+
+def _client(clone: Path):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
+
+
+def _vae_runs(clone: Path):
+    client = _client(clone)
+    experiment = client.get_experiment_by_name("genadapt")
+    return client, client.search_runs([experiment.experiment_id], "tags.model = 'vae'", order_by=["start_time ASC"])
+
+
+def test_repro_writes_every_output(clone, first_repro):
+    assert {"prepare-data@faces", "prepare-data@svhn", "train-vae", "generate-vae", "evaluate-vae", "report"} <= _ran_stages(first_repro)
+    missing = [p for p in OUTPUTS if not (clone / p).is_file()]
+    assert not missing
+    metrics = json.loads((clone / "metrics/vae.json").read_text())
+    assert 0 < metrics["test_mse"] < 0.25 and metrics["test_n"] == 64
+    shown = json.loads(_run(["dvc", "metrics", "show", "--json"], clone))
+    assert any("test_mse" in json.dumps(v) for v in shown.values())
+
+
+def test_mlflow_holds_the_vae_run(clone, first_repro):
+    client, runs = _vae_runs(clone)
+    assert len(runs) == 1
+    run = runs[0]
+    smoke = yaml.safe_load((clone / "params.yaml").read_text())["vae"]
+    assert run.data.params["vae.lr"] == str(smoke["lr"]) and run.data.params["vae.steps"] == str(smoke["steps"])
+    assert run.data.tags["model"] == "vae" and len(run.data.tags["git_commit"]) == 40
+    assert run.data.tags["stage.generate"] == run.data.tags["stage.evaluate"] == "done"
+    history = client.get_metric_history(run.info.run_id, "recon_mse")
+    assert sorted(m.step for m in history) == list(range(1, smoke["steps"] + 1))
+    assert run.data.metrics["test_mse"] == pytest.approx(json.loads((clone / "metrics/vae.json").read_text())["test_mse"])
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "generated")}
+    assert {"generated/reconstructions.png", "generated/samples.png"} <= artifacts
+    recorded = json.loads((clone / "models/vae/mlflow_run.json").read_text())["run_id"]
+    assert recorded == run.info.run_id
+
+
+def test_second_repro_reruns_nothing(clone, first_repro):
+    assert _ran_stages(_run(["dvc", "repro"], clone)) == set()
+
+
+def test_changing_a_vae_param_reruns_only_the_vae_branch(clone, first_repro):
+    params = clone / "params.yaml"
+    params.write_text(params.read_text().replace("kl_weight: 1.0", "kl_weight: 0.5"))
+    assert _ran_stages(_run(["dvc", "repro"], clone)) == {"train-vae", "generate-vae", "evaluate-vae", "report"}
+    _, runs = _vae_runs(clone)
+    assert len(runs) == 2
+
+
+def test_dvc_exp_run_logs_a_tagged_run_into_the_same_store(clone, first_repro):
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "kl 0.5"], clone)
+    _, before = _vae_runs(clone)
+    _run(["dvc", "exp", "run", "--temp", "-n", "lr-up", "-S", "vae.lr=0.002"], clone)
+    _, after = _vae_runs(clone)
+    assert len(after) == len(before) + 1
+    newest = after[-1]
+    assert newest.data.tags["dvc_exp_name"] == "lr-up"
+    assert newest.data.params["vae.lr"] == "0.002"
+    assert "0.002" in _run(["dvc", "exp", "show", "--csv"], clone)

@@ -10,7 +10,7 @@ import argparse
 
 import torch
 
-from genadapt.data.embedded_digits import DIGIT_DOMAINS, make_digit_domain
+from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
 from genadapt.data.transforms import to_common_format
 from genadapt.params import load_params
 from genadapt.training.classifier import fit_classifier, predict

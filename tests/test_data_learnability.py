@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from genadapt.data.embedded_digits import DIGIT_DOMAINS, make_digit_domain
-from genadapt.data.embedded_faces import make_faces
+from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
+from genadapt.data.embedded.faces import make_faces
 from genadapt.data.transforms import to_common_format
 from genadapt.training.classifier import fit_classifier, predict
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from genadapt.data.embedded_digits import DIGIT_DOMAINS, make_digit_domain
+from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
 
 SHAPES = {"mnist": (28, 28, 1), "usps": (16, 16, 1), "mnistm": (28, 28, 3), "svhn": (32, 32, 3)}
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from genadapt.data.embedded_faces import FACE_ATTRIBUTES, make_faces
+from genadapt.data.embedded.faces import FACE_ATTRIBUTES, make_faces
 
 
 def test_shapes_and_attribute_table():

@@ -39,10 +39,8 @@ def _ran_stages(log: str) -> set[str]:
     return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage '")}
 
 
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory) -> Path:
-    """This working tree (tracked + untracked, not ignored) as a fresh git repo with the smoke preset."""
-    dest = tmp_path_factory.mktemp("pipeline") / "repo"
+def _make_clone(dest: Path, presets: list[str]) -> Path:
+    """This working tree (tracked + untracked, not ignored) as a fresh git repo with presets applied."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
     for rel in filter(None, listed):
@@ -50,10 +48,20 @@ def clone(tmp_path_factory) -> Path:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, dest / rel)
     _run(["git", "init", "-q"], dest)
-    env_py = ["env", "PYTHONPATH=src", sys.executable, "-m", "genadapt.presets", "presets/smoke.yaml"]
-    _run(env_py, dest)
-    _run(["git", "add", "-A"], dest)
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke"], dest)
+    for preset in presets:
+        _run(["env", "PYTHONPATH=src", sys.executable, "-m", "genadapt.presets", preset], dest)
+    return dest
+
+
+def _commit(clone: Path, message: str) -> None:
+    _run(["git", "add", "-A"], clone)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], clone)
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    dest = _make_clone(tmp_path_factory.mktemp("pipeline") / "repo", ["presets/smoke.yaml"])
+    _commit(dest, "smoke")
     return dest
 
 
@@ -114,7 +122,7 @@ def test_changing_a_vae_param_reruns_only_the_vae_branch(clone, first_repro):
 
 
 def test_dvc_exp_run_logs_a_tagged_run_into_the_same_store(clone, first_repro):
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "kl 0.5"], clone)
+    _commit(clone, "kl 0.5")
     _, before = _vae_runs(clone)
     _run(["dvc", "exp", "run", "--temp", "-n", "lr-up", "-S", "vae.lr=0.002"], clone)
     _, after = _vae_runs(clone)
@@ -123,3 +131,31 @@ def test_dvc_exp_run_logs_a_tagged_run_into_the_same_store(clone, first_repro):
     assert newest.data.tags["dvc_exp_name"] == "lr-up"
     assert newest.data.params["vae.lr"] == "0.002"
     assert "0.002" in _run(["dvc", "exp", "show", "--csv"], clone)
+
+
+SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real datasets folder {SHARED} is absent")
+def test_smoke_pipeline_on_real_data(tmp_path):
+    """The smoke preset with CelebA faces and the real MNIST / USPS / MNIST-M (SVHN stays embedded)."""
+    clone = _make_clone(tmp_path / "repo", ["presets/smoke.yaml", "presets/real_data.yaml"])
+    from ruamel.yaml import YAML
+
+    yaml_rt = YAML()
+    params = yaml_rt.load((clone / "params.yaml").read_text())
+    for name, folder in (("faces", "celeba"), ("mnist", "mnist"), ("usps", "usps"), ("mnistm", "mnist_m")):
+        params["data"][name]["root"] = str(SHARED / folder)
+    params["data"]["faces"]["n_train"] = 0  # every CelebA train image
+    params["data"]["svhn"].update({"source": "embedded", "root": "src/genadapt/data/embedded", "n_train": 200, "n_test": 100})
+    with (clone / "params.yaml").open("w") as fh:
+        yaml_rt.dump(params, fh)
+    _commit(clone, "real data")
+    log = _run(["dvc", "repro"], clone)
+    assert "prepared faces (celeba): train=4591, test=660" in log
+    assert "prepared mnistm (mnistm): train=20000, test=9001, image shape (32, 32, 3)" in log
+    meta = json.loads((clone / "data/prepared/usps/meta.json").read_text())
+    assert meta["source"] == "usps" and meta["splits"] == {"train": 7291, "test": 2007}
+    metrics = json.loads((clone / "metrics/vae.json").read_text())
+    assert metrics["test_n"] == 660 and 0 < metrics["test_mse"] < 0.25
+    assert (clone / "reports/index.html").is_file()

@@ -7,11 +7,11 @@ from genadapt.data.prepared import PreparedSplit, load_split, write_prepared
 from genadapt.data.transforms import to_common_format
 from genadapt.errors import PipelineError
 from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import DatasetParams
+from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
 
 def test_prepare_write_load_roundtrip(tmp_path):
-    splits = prepare_dataset("faces", DatasetParams("embedded", 12, 6), seed=0)
+    splits = prepare_dataset("faces", DatasetParams("embedded", EMBEDDED_ROOT, 12, 6), seed=0)
     write_prepared(tmp_path, "faces", "embedded", "faces", splits)
     test = load_split(tmp_path, "test")
     np.testing.assert_array_equal(test.images, splits["test"].images)
@@ -22,7 +22,7 @@ def test_prepare_write_load_roundtrip(tmp_path):
 
 
 def test_digits_table_has_labels(tmp_path):
-    splits = prepare_dataset("svhn", DatasetParams("embedded", 20, 10), seed=0)
+    splits = prepare_dataset("svhn", DatasetParams("embedded", EMBEDDED_ROOT, 20, 10), seed=0)
     assert np.bincount(splits["train"].labels).tolist() == [2] * 10
     assert splits["test"].images.shape == (10, 32, 32, 3)
 

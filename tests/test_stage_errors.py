@@ -72,10 +72,10 @@ def test_corrupt_weights(workdir):
     data = workdir / "data"
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
-    from genadapt.params import DatasetParams
+    from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
     data.mkdir()
-    write_prepared(data, "faces", "embedded", "faces", prepare_dataset("faces", DatasetParams("embedded", 2, 2), 0))
+    write_prepared(data, "faces", "embedded", "faces", prepare_dataset("faces", DatasetParams("embedded", EMBEDDED_ROOT, 2, 2), 0))
     proc = _stage(workdir, "evaluate.py", "vae", "--model-dir", str(model_dir), "--data", str(data), "--out", "metrics/vae.json")
     _assert_one_line_error(proc, "vae.safetensors: cannot load weights")
     assert not (workdir / "metrics").exists()

@@ -18,6 +18,16 @@ from genadapt.errors import PipelineError
 
 DIGIT_DATASETS = ("mnist", "usps", "mnistm", "svhn")
 DATASETS = ("faces",) + DIGIT_DATASETS
+# Allowed data.<name>.source values: the embedded generator, the dataset's own published
+# layout, or the course layout (a folder of images + a CSV per split).
+SOURCES = {
+    "faces": ("embedded", "celeba", "folder"),
+    "mnist": ("embedded", "mnist", "folder"),
+    "usps": ("embedded", "usps", "folder"),
+    "mnistm": ("embedded", "mnistm", "folder"),
+    "svhn": ("embedded", "svhn", "folder"),
+}
+EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 
 
 def knob(*, choices: tuple | None = None, minimum: float | None = None):
@@ -27,9 +37,10 @@ def knob(*, choices: tuple | None = None, minimum: float | None = None):
 
 @dataclasses.dataclass(frozen=True)
 class DatasetParams:
-    source: str = knob(choices=("embedded",))  # where the images come from
-    n_train: int = knob(minimum=1)  # images generated for the train split (embedded source)
-    n_test: int = knob(minimum=1)  # images generated for the test split (embedded source)
+    source: str  # embedded, the dataset's own name (its published layout) or folder; see SOURCES
+    root: str  # raw input folder, a DVC dependency of prepare-data; EMBEDDED_ROOT for embedded
+    n_train: int = knob(minimum=0)  # embedded: images generated; real: keep the first n (0 = all)
+    n_test: int = knob(minimum=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +150,14 @@ def _build(cls, mapping, prefix: str):
 
 def parse_params(raw) -> Params:
     """Validate an already-loaded params mapping."""
-    return _build(Params, raw, "")
+    params = _build(Params, raw, "")
+    for name in DATASETS:
+        cfg = params.data.get(name)
+        if cfg.source not in SOURCES[name]:
+            raise PipelineError(f"params.yaml: data.{name}.source: {cfg.source!r} is not one of {', '.join(SOURCES[name])}")
+        if cfg.source == "embedded" and 0 in (cfg.n_train, cfg.n_test):
+            raise PipelineError(f"params.yaml: data.{name}: embedded data needs n_train and n_test >= 1 (0 means 'all' only for real data)")
+    return params
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

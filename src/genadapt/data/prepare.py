@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from genadapt.data.embedded_digits import make_digit_domain
-from genadapt.data.embedded_faces import make_faces
+from genadapt.data.embedded.digits import make_digit_domain
+from genadapt.data.embedded.faces import make_faces
 from genadapt.data.prepared import SPLITS, PreparedSplit
+from genadapt.data.real.celeba import load_celeba
+from genadapt.data.real.digits import load_mnist, load_mnistm, load_svhn, load_usps
+from genadapt.data.real.folder_csv import load_folder_csv
 from genadapt.errors import PipelineError
 from genadapt.params import DATASETS, DIGIT_DATASETS, DatasetParams
+
+FACE_SIZE = 64  # faces are prepared as 64x64 RGB, whatever the source
+_DIGIT_LOADERS = {"mnist": load_mnist, "usps": load_usps, "mnistm": load_mnistm, "svhn": load_svhn}
 
 
 def dataset_kind(name: str) -> str:
@@ -29,7 +37,14 @@ def prepare_dataset(name: str, cfg: DatasetParams, seed: int) -> dict[str, Prepa
     """All splits of dataset ``name`` as configured: split -> images + table."""
     if name not in DATASETS:
         raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    if cfg.source != "embedded":
-        raise PipelineError(f"data.{name}.source: unsupported source {cfg.source!r}")
-    sizes = {"train": cfg.n_train, "test": cfg.n_test}
-    return {split: _embedded(name, split, sizes[split], seed) for split in SPLITS}
+    limits = {"train": cfg.n_train, "test": cfg.n_test}
+    if cfg.source == "embedded":
+        return {split: _embedded(name, split, limits[split], seed) for split in SPLITS}
+    root = Path(cfg.root)
+    if not root.is_dir():
+        raise PipelineError(f"data.{name}.root: folder {root} not found (source {cfg.source!r})")
+    if cfg.source == "folder":
+        return load_folder_csv(root, dataset_kind(name), limits, FACE_SIZE)
+    if cfg.source == "celeba":
+        return load_celeba(root, FACE_SIZE, limits)
+    return _DIGIT_LOADERS[cfg.source](root, limits)

@@ -1,0 +1,1 @@
+"""Offline generators of the default datasets (no download, deterministic from a seed)."""

@@ -1,0 +1,1 @@
+"""Loaders of the real datasets, each reading its published layout."""

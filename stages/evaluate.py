@@ -6,18 +6,21 @@ from pathlib import Path
 
 from genadapt.params import load_params
 from genadapt.stage import run_stage
-from genadapt.steps import model_steps
+from genadapt.steps import StagePaths, model_steps
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model", help="model name, e.g. vae")
+    parser.add_argument("model", help="model name: vae, dcgan, acgan_faces, acgan_digits, infogan")
     parser.add_argument("--model-dir", type=Path, required=True, help="the train stage's output folder")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
     parser.add_argument("--out", type=Path, required=True, help="metrics JSON file")
+    parser.add_argument("--generated", type=Path, help="the generate stage's output folder (GANs)")
+    parser.add_argument("--evaluator", type=Path, help="evaluator classifier folder (GANs)")
     args = parser.parse_args()
     params = load_params()
-    metrics = model_steps(args.model).evaluate(params, args.model_dir, args.data, args.out)
+    paths = StagePaths(data=args.data, model=args.model_dir, out=args.out, generated=args.generated, evaluator=args.evaluator)
+    metrics = model_steps(args.model).evaluate(params, args.model, paths)
     print(json.dumps({args.model: metrics}))
 
 

@@ -19,7 +19,12 @@ OUTPUTS = [
     "data/prepared/faces/meta.json", "data/prepared/svhn/train_images.npy", "data/prepared/usps/test.csv",
     "models/vae/vae.safetensors", "models/vae/curves.csv", "models/vae/mlflow_run.json",
     "generated/vae/reconstructions.png", "generated/vae/samples.png", "metrics/vae.json", "reports/index.html",
+    "models/dann/mnist-usps/cdan_e.safetensors", "generated/dann/svhn-mnistm/tsne_dann.png",
+    "generated/dann/usps-svhn/tsne_source_only.png", "metrics/dann/mnistm-usps.json", "metrics/dann_table.json",
+    "metrics/dann_table.md",
 ]
+DANN_PAIRS = ["svhn-mnistm", "mnistm-usps", "usps-svhn", "mnist-mnistm", "mnist-usps"]
+DANN_MODES = ["source_only", "dann", "cdan_e", "target_only"]
 
 
 def _env() -> dict[str, str]:
@@ -83,7 +88,8 @@ def _vae_runs(clone: Path):
 
 
 def test_repro_writes_every_output(clone, first_repro):
-    assert {"prepare-data@faces", "prepare-data@svhn", "train-vae", "generate-vae", "evaluate-vae", "report"} <= _ran_stages(first_repro)
+    expected = {"prepare-data@faces", "prepare-data@svhn", "train-vae", "generate-vae", "evaluate-vae", "report", "dann-table"}
+    assert expected | {f"train-dann@{pair}" for pair in DANN_PAIRS} <= _ran_stages(first_repro)
     missing = [p for p in OUTPUTS if not (clone / p).is_file()]
     assert not missing
     metrics = json.loads((clone / "metrics/vae.json").read_text())
@@ -107,6 +113,25 @@ def test_mlflow_holds_the_vae_run(clone, first_repro):
     assert {"generated/reconstructions.png", "generated/samples.png"} <= artifacts
     recorded = json.loads((clone / "models/vae/mlflow_run.json").read_text())["run_id"]
     assert recorded == run.info.run_id
+
+
+def test_dann_study_outputs_and_runs(clone, first_repro):
+    table = json.loads((clone / "metrics/dann_table.json").read_text())
+    assert list(table) == sorted(DANN_PAIRS)
+    for row in table.values():
+        assert all(0.0 <= row[mode] <= 1.0 for mode in DANN_MODES) and row["target_test_n"] == 100
+    client = _client(clone)
+    experiment = client.get_experiment_by_name("genadapt")
+    runs = client.search_runs([experiment.experiment_id], "tags.model = 'dann'")
+    assert sorted((r.data.tags["dann.pair"], r.data.tags["dann.mode"]) for r in runs) == sorted(
+        (p, m) for p in DANN_PAIRS for m in DANN_MODES)
+    for run in runs:
+        pair, mode = run.data.tags["dann.pair"], run.data.tags["dann.mode"]
+        assert run.data.metrics["target_test_accuracy"] == pytest.approx(table[pair][mode])
+    summary = client.search_runs([experiment.experiment_id], "tags.stage = 'dann-table'")
+    assert len(summary) == 1 and len(summary[0].data.metrics) == len(DANN_PAIRS) * len(DANN_MODES)
+    html = (clone / "reports/index.html").read_text()
+    assert "Domain adaptation (DANN)" in html and html.count("data:image/png;base64") >= 3 + 2 * len(DANN_PAIRS)
 
 
 def test_second_repro_reruns_nothing(clone, first_repro):

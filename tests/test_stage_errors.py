@@ -49,12 +49,12 @@ def test_bad_params_fail_before_any_work(workdir):
 
 def test_unreadable_params(workdir):
     (workdir / "params.yaml").write_text("seed: [\n")
-    proc = _stage(workdir, "train.py", "vae", "--data", "d", "--out", "models/vae")
+    proc = _stage(workdir, "train.py", "vae", "--data", "d", "--out", "models/vae", "--checkpoints", "c")
     _assert_one_line_error(proc, "params.yaml: not valid YAML")
 
 
 def test_missing_prepared_data(workdir):
-    proc = _stage(workdir, "train.py", "vae", "--data", "data/prepared/faces", "--out", "models/vae")
+    proc = _stage(workdir, "train.py", "vae", "--data", "data/prepared/faces", "--out", "models/vae", "--checkpoints", "c")
     _assert_one_line_error(proc, "data/prepared/faces/meta.json: not found")
     assert not (workdir / "models").exists()
 

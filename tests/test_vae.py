@@ -8,6 +8,7 @@ from genadapt.errors import PipelineError
 from genadapt.metrics.reconstruction import reconstruction_mse
 from genadapt.models.vae import VAE, VAEConfig, vae_loss
 from genadapt.params import parse_params
+from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.vae import kl_weight_at, train_vae
 
 
@@ -54,8 +55,7 @@ def test_few_steps_train_reduces_loss_and_is_deterministic(raw_params):
     split = PreparedSplit(images, pd.DataFrame({"image_id": range(32)}))
 
     def run():
-        torch.manual_seed(0)
-        return train_vae(params.vae, split, torch.device("cpu"), torch.Generator().manual_seed(0))
+        return train_vae(params.vae, split, torch.device("cpu"), seed=0)
 
     (model_a, curves_a), (_model_b, curves_b) = run(), run()
     assert curves_a["loss"].tolist() == curves_b["loss"].tolist()
@@ -67,7 +67,7 @@ def test_divergence_is_a_clear_error(raw_params):
     params = _tiny_params(raw_params, lr=1e30)
     split = PreparedSplit(np.full((16, 16, 16, 3), 255, np.uint8), pd.DataFrame({"image_id": range(16)}))
     with pytest.raises(PipelineError, match="vae: training diverged at step"):
-        train_vae(params.vae, split, torch.device("cpu"), torch.Generator().manual_seed(0))
+        train_vae(params.vae, split, torch.device("cpu"), seed=0)
 
 
 def test_identity_reconstruction_has_zero_mse():
@@ -80,3 +80,38 @@ def test_identity_reconstruction_has_zero_mse():
 
     images = np.random.default_rng(0).integers(0, 255, (7, 8, 8, 3), dtype=np.uint8)
     assert reconstruction_mse(Identity(), images, torch.device("cpu")) == 0
+
+
+class _Interrupt:
+    """Stands in for the metric logger and interrupts training after ``at`` steps."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def add(self, step, metrics):
+        if step == self.at:
+            raise KeyboardInterrupt
+
+    def flush(self):
+        pass
+
+
+def test_resume_after_interruption_reproduces_uninterrupted_weights(raw_params, tmp_path):
+    params = _tiny_params(raw_params, steps=25, kl_anneal_steps=10)
+    images = np.random.default_rng(1).integers(0, 255, (40, 16, 16, 3), dtype=np.uint8)
+    split = PreparedSplit(images, pd.DataFrame({"image_id": range(40)}))
+    cpu = torch.device("cpu")
+    reference, ref_curves = train_vae(params.vae, split, cpu, seed=0)
+
+    checkpoint = Checkpointer(tmp_path / "vae.ckpt", "fp", every=10)
+    with pytest.raises(KeyboardInterrupt):
+        train_vae(params.vae, split, cpu, seed=0, metrics=_Interrupt(at=17), checkpoint=checkpoint)
+    assert torch.load(tmp_path / "vae.ckpt", weights_only=False)["step"] == 10
+    resumed, curves = train_vae(params.vae, split, cpu, seed=0, checkpoint=checkpoint)
+    assert curves["step"].tolist() == list(range(1, 26))
+    assert curves["loss"].tolist() == ref_curves["loss"].tolist()
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    # A checkpoint written under other params is ignored: training starts from step 1.
+    other = Checkpointer(tmp_path / "vae.ckpt", "other-fp", every=0)
+    assert other.restore({}, torch.Generator()) == (0, {})

@@ -27,6 +27,7 @@ SOURCES = {
     "mnistm": ("embedded", "mnistm", "folder"),
     "svhn": ("embedded", "svhn", "folder"),
 }
+DANN_MODES = ("source_only", "dann", "cdan_e", "target_only")  # see genadapt.training.dann
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 
 
@@ -74,8 +75,83 @@ class VAEParams:
     lr: float = knob(minimum=0.0)
     kl_weight: float = knob(minimum=0.0)  # beta in loss = recon + beta * KL
     kl_anneal_steps: int = knob(minimum=0)  # linear warm-up of the KL weight from 0; 0 disables
+    checkpoint_every: int = knob(minimum=0)  # steps between resumable checkpoints; 0 disables
     n_reconstructions: int = knob(minimum=1)  # test images shown over their reconstructions
     n_samples: int = knob(minimum=1)  # random samples in the sample grid
+    device: str = knob(choices=("auto", "cpu", "cuda"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierParams:
+    width: int = knob(minimum=1)  # first conv block's channels
+    batch_size: int = knob(minimum=1)
+    steps: int = knob(minimum=1)
+    lr: float = knob(minimum=0.0)  # peak of the one-cycle schedule
+    device: str = knob(choices=("auto", "cpu", "cuda"))
+
+
+@dataclasses.dataclass(frozen=True)
+class GANParams:
+    """One GAN of the DCGAN family; the section name (dcgan, acgan_faces, acgan_digits, infogan) picks the kind."""
+
+    dataset: str = knob(choices=DATASETS)
+    condition: str  # ACGAN: a face attribute (e.g. Smiling) or 'label' for digits; '' otherwise
+    image_size: int = knob(minimum=16)  # images are resized to this (a power of two)
+    channels: int = knob(choices=(1, 3))
+    nz: int = knob(minimum=1)
+    ngf: int = knob(minimum=1)
+    ndf: int = knob(minimum=1)
+    n_categorical: int = knob(minimum=0)  # InfoGAN categorical code size; 0 otherwise
+    n_continuous: int = knob(minimum=0)  # InfoGAN continuous codes; 0 otherwise
+    info_weight: float = knob(minimum=0.0)  # InfoGAN mutual-information loss weight
+    aux_weight: float = knob(minimum=0.0)  # ACGAN auxiliary classification loss weight
+    batch_size: int = knob(minimum=2)
+    steps: int = knob(minimum=1)  # generator updates
+    d_steps: int = knob(minimum=1)  # discriminator updates per generator update
+    lr_g: float = knob(minimum=0.0)
+    lr_d: float = knob(minimum=0.0)
+    beta1: float = knob(minimum=0.0)
+    real_label: list[float]  # soft labels: real targets drawn from U(low, high)
+    fake_label: list[float]  # fake targets drawn from U(low, high)
+    label_flip: float = knob(minimum=0.0)  # noisy labels: probability of swapping real/fake targets in D
+    instance_noise: float = knob(minimum=0.0)  # std of Gaussian noise on D's inputs (in [-1,1] units) ...
+    instance_noise_steps: int = knob(minimum=0)  # ... annealed linearly to 0 over these steps
+    ema_decay: float = knob(minimum=0.0)  # EMA copy of G used for sampling; 0 disables
+    eval_every: int = knob(minimum=0)  # steps between cheap quality scores (fd_classifier); best G is kept
+    eval_samples: int = knob(minimum=2)
+    checkpoint_every: int = knob(minimum=0)
+    n_generate: int = knob(minimum=1)  # PNGs written by generate, from fixed seeds
+    amp: bool  # CUDA only: bf16 autocast
+    channels_last: bool  # CUDA only: channels-last memory format
+    device: str = knob(choices=("auto", "cpu", "cuda"))
+
+
+GAN_MODELS = {"dcgan": "dcgan", "acgan_faces": "acgan", "acgan_digits": "acgan", "infogan": "infogan"}  # section -> kind
+
+
+@dataclasses.dataclass(frozen=True)
+class DomainPair:
+    source: str = knob(choices=DIGIT_DATASETS)
+    target: str = knob(choices=DIGIT_DATASETS)
+
+
+@dataclasses.dataclass(frozen=True)
+class DANNParams:
+    pairs: dict[str, DomainPair]  # name -> source/target; one train-dann stage per pair
+    modes: list[str]  # any of source_only, dann, cdan_e, target_only
+    image_size: int = knob(minimum=8)  # every pair is brought to this size ...
+    channels: int = knob(choices=(1, 3))  # ... and channel count
+    width: int = knob(minimum=1)  # first conv block's channels
+    batch_size: int = knob(minimum=2)  # per domain
+    steps: int = knob(minimum=1)
+    lr: float = knob(minimum=0.0)  # mu_0 of mu_p = mu_0 / (1 + alpha p)^beta
+    lr_alpha: float = knob(minimum=0.0)
+    lr_beta: float = knob(minimum=0.0)
+    gamma: float = knob(minimum=0.0)  # lambda_p = 2 / (1 + exp(-gamma p)) - 1
+    momentum: float = knob(minimum=0.0)
+    weight_decay: float = knob(minimum=0.0)
+    tsne_points: int = knob(minimum=10)  # test images per domain in the t-SNE plots
+    checkpoint_every: int = knob(minimum=0)
     device: str = knob(choices=("auto", "cpu", "cuda"))
 
 
@@ -85,6 +161,12 @@ class Params:
     data: DataParams
     tracking: TrackingParams
     vae: VAEParams
+    dcgan: GANParams
+    acgan_faces: GANParams
+    acgan_digits: GANParams
+    infogan: GANParams
+    classifier: ClassifierParams
+    dann: DANNParams
 
 
 def _check_value(value, kind, key: str):
@@ -92,6 +174,11 @@ def _check_value(value, kind, key: str):
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, key)
     origin = typing.get_origin(kind)
+    if origin is dict:
+        if not isinstance(value, dict) or not value:
+            raise PipelineError(f"params.yaml: {key}: expected a non-empty mapping, got {value!r}")
+        _, value_kind = typing.get_args(kind)
+        return {str(k): _check_value(v, value_kind, f"{key}.{k}") for k, v in value.items()}
     if origin in (list, tuple):
         if not isinstance(value, list):
             raise PipelineError(f"params.yaml: {key}: expected a list, got {value!r}")
@@ -157,6 +244,20 @@ def parse_params(raw) -> Params:
             raise PipelineError(f"params.yaml: data.{name}.source: {cfg.source!r} is not one of {', '.join(SOURCES[name])}")
         if cfg.source == "embedded" and 0 in (cfg.n_train, cfg.n_test):
             raise PipelineError(f"params.yaml: data.{name}: embedded data needs n_train and n_test >= 1 (0 means 'all' only for real data)")
+    for section, kind in GAN_MODELS.items():
+        gan = getattr(params, section)
+        if len(gan.real_label) != 2 or len(gan.fake_label) != 2:
+            raise PipelineError(f"params.yaml: {section}.real_label and fake_label must be [low, high]")
+        if kind == "acgan" and not gan.condition:
+            raise PipelineError(f"params.yaml: {section}.condition: ACGAN needs an attribute name or 'label'")
+        if kind == "infogan" and gan.n_categorical + gan.n_continuous == 0:
+            raise PipelineError(f"params.yaml: {section}: InfoGAN needs n_categorical or n_continuous > 0")
+    for name, pair in params.dann.pairs.items():
+        if pair.source == pair.target:
+            raise PipelineError(f"params.yaml: dann.pairs.{name}: source and target are both {pair.source!r}")
+    unknown = [m for m in params.dann.modes if m not in DANN_MODES]
+    if unknown or not params.dann.modes:
+        raise PipelineError(f"params.yaml: dann.modes: {unknown or 'empty'}; choose from {', '.join(DANN_MODES)}")
     return params
 
 

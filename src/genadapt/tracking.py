@@ -84,13 +84,16 @@ def _log_params(client, run_id: str, flat: dict[str, object]) -> None:
         client.log_batch(run_id, params=items[start:start + 100])
 
 
-def start_model_run(params: Params, model: str, section, extra_params: dict | None = None) -> str:
-    """Create the MLflow run of one trained model; returns its run id."""
+def start_model_run(params: Params, model: str, run_params: dict[str, object], run_name: str | None = None,
+                    tags: dict[str, str] | None = None) -> str:
+    """Create the MLflow run of one trained model; returns its run id.
+
+    ``run_params`` are logged as MLflow params (flat ``section.key`` names, so runs compare).
+    """
     client = _client()
     experiment_id = _experiment_id(client, params.tracking.experiment)
-    run = client.create_run(experiment_id, run_name=model, tags=_run_tags("train", model))
-    flat = {"seed": params.seed, **flatten(section, model), **(extra_params or {})}
-    _log_params(client, run.info.run_id, flat)
+    run = client.create_run(experiment_id, run_name=run_name or model, tags={**_run_tags("train", model), **(tags or {})})
+    _log_params(client, run.info.run_id, {"seed": params.seed, **run_params})
     return run.info.run_id
 
 
@@ -182,6 +185,17 @@ def log_stage_run(params: Params, stage: str, section: str, artifacts: list[Path
     for part in section.split("."):
         node = getattr(node, part)
     _log_params(client, run.info.run_id, {"seed": params.seed, **flatten(node, section)})
+    for path in artifacts:
+        client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id, "FINISHED")
+
+
+def log_summary_run(params: Params, name: str, metrics: dict[str, float], artifacts: list[Path]) -> None:
+    """A run that trains nothing but collects results (e.g. the DANN accuracy table)."""
+    client = _client()
+    experiment_id = _experiment_id(client, params.tracking.experiment)
+    run = client.create_run(experiment_id, run_name=name, tags=_run_tags(name, None))
+    ModelRun(run.info.run_id).log_metrics(metrics)
     for path in artifacts:
         client.log_artifact(run.info.run_id, str(path))
     client.set_terminated(run.info.run_id, "FINISHED")

@@ -33,14 +33,14 @@ class PreparedSplit:
     @property
     def labels(self) -> np.ndarray:
         """Digit labels (N,) int64; only for digit datasets."""
-        return self.table["label"].to_numpy(np.int64)
+        return self.table["label"].to_numpy(np.int64, copy=True)
 
     def attribute(self, name: str) -> np.ndarray:
         """One binary attribute (N,) int64; only for face datasets."""
         if name not in self.table.columns or name in ("image_id", "label"):
             known = [c for c in self.table.columns if c not in ("image_id", "label")]
             raise PipelineError(f"unknown attribute {name!r}; this dataset has: {', '.join(known)}")
-        return self.table[name].to_numpy(np.int64)
+        return self.table[name].to_numpy(np.int64, copy=True)
 
 
 def write_prepared(out_dir: Path, name: str, source: str, kind: str, splits: dict[str, PreparedSplit]) -> None:

@@ -1,16 +1,34 @@
-"""Per-model pipeline steps (train, generate, evaluate), looked up by model name."""
+"""Per-model pipeline steps (train, generate, evaluate), looked up by model name.
+
+Every step takes ``(params, name, paths)``; :class:`StagePaths` carries the folders a DVC stage
+passes on its command line, so the scripts in ``stages/`` stay the same for every model.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from genadapt.errors import PipelineError
-from genadapt.steps import vae
+from genadapt.params import GAN_MODELS
 
-MODELS: dict[str, ModuleType] = {"vae": vae}
+
+@dataclass(frozen=True)
+class StagePaths:
+    data: Path  # prepared dataset folder
+    model: Path | None = None  # the train stage's output folder
+    out: Path | None = None  # this stage's output folder or file
+    checkpoints: Path | None = None  # resumable checkpoints (DVC persist)
+    evaluator: Path | None = None  # evaluator classifier folder
+    generated: Path | None = None  # the generate stage's output folder
 
 
 def model_steps(name: str) -> ModuleType:
-    if name not in MODELS:
-        raise PipelineError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    return MODELS[name]
+    from genadapt.steps import gan, vae
+
+    if name == "vae":
+        return vae
+    if name in GAN_MODELS:
+        return gan
+    raise PipelineError(f"unknown model {name!r}; choose one of vae, {', '.join(GAN_MODELS)}")

@@ -8,36 +8,49 @@ import torch
 
 from genadapt.checkpoints import load_config, load_weights, save_weights
 from genadapt.data.prepared import load_split, read_meta
+from genadapt.errors import PipelineError
 from genadapt.figures import learning_curves, save_grid
 from genadapt.metrics.reconstruction import reconstruction_mse
 from genadapt.models.vae import VAE, VAEConfig
 from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import Params
+from genadapt.params import Params, flatten
 from genadapt.runtime import resolve_device, seed_everything, to_float_images
+from genadapt.steps import StagePaths
 from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
+from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.training.vae import train_vae, vae_config
 
 NAME = "vae"
 
 
-def train(params: Params, data_dir: Path, out_dir: Path) -> None:
+def train(params: Params, name: str, paths: StagePaths) -> None:
     cfg = params.vae
+    data_dir, out_dir, checkpoint_dir = paths.data, paths.out, paths.checkpoints
     meta = read_meta(data_dir)
     train_split = load_split(data_dir, "train")
     vae_config(cfg, train_split.images)  # shape check before an MLflow run is created
     device = resolve_device(cfg.device)
-    generator = seed_everything(params.seed)
-    run_id = start_model_run(params, NAME, cfg, {"data.name": meta["name"], "data.source": meta["source"]})
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = Checkpointer(
+        checkpoint_dir / "vae.ckpt", fingerprint([flatten(cfg, "vae"), params.seed, meta]), cfg.checkpoint_every
+    )
+    # An interrupted run resumes, and keeps logging into its MLflow run.
+    run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
+        params, NAME, {**flatten(cfg, NAME), "data.name": meta["name"], "data.source": meta["source"]}
+    )
     run = ModelRun(run_id)
     try:
-        model, curves = train_vae(cfg, train_split, device, generator, MetricBuffer(run, params.tracking.log_every))
+        model, curves = train_vae(
+            cfg, train_split, device, params.seed, MetricBuffer(run, params.tracking.log_every), checkpoint.with_extra(run_id=run_id)
+        )
         with atomic_dir(out_dir) as tmp:
             save_weights(model, model.cfg.to_dict(), tmp, NAME)
             curves.to_csv(tmp / "curves.csv", index=False)
             write_run_file(tmp, run_id, NAME)
-    except BaseException:
+    except PipelineError:
         run.fail()
         raise
+    checkpoint.remove()
     run.log_figure(learning_curves(curves, ["recon_mse", "kl", "loss"], "VAE training"), "curves/vae_training.png")
     run.log_file(out_dir / "curves.csv", "curves")
     run.finish()
@@ -48,9 +61,10 @@ def load_model(model_dir: Path, device: torch.device) -> VAE:
     return load_weights(model, model_dir, NAME).to(device).eval()
 
 
-def generate(params: Params, model_dir: Path, data_dir: Path, out_dir: Path) -> None:
+def generate(params: Params, name: str, paths: StagePaths) -> None:
     """Reconstructions of the first test images and random samples from the prior."""
     cfg = params.vae
+    model_dir, data_dir, out_dir = paths.model, paths.data, paths.out
     device = resolve_device(cfg.device)
     model = load_model(model_dir, device)
     test = load_split(data_dir, "test")
@@ -65,8 +79,9 @@ def generate(params: Params, model_dir: Path, data_dir: Path, out_dir: Path) -> 
     run.log_dir(out_dir, "generated")
 
 
-def evaluate(params: Params, model_dir: Path, data_dir: Path, out_file: Path) -> dict:
+def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
     """Test-set reconstruction MSE, per-pixel mean on [0, 1], over the whole test split."""
+    model_dir, data_dir, out_file = paths.model, paths.data, paths.out
     device = resolve_device(params.vae.device)
     model = load_model(model_dir, device)
     test = load_split(data_dir, "test")

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
 from genadapt.runtime import progress, to_float_images
-from genadapt.training.vae import batches
+from genadapt.training.sampling import EpochSampler
 
 
 def fit_classifier(
@@ -29,10 +29,10 @@ def fit_classifier(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(targets)
-    order = batches(len(images), batch_size, generator)
+    sampler = EpochSampler(len(images), batch_size, int(torch.randint(0, 2**31, (1,), generator=generator)))
     model.train()
-    for _ in progress(range(steps), desc="train classifier"):
-        idx = next(order)
+    for step in progress(range(1, steps + 1), desc="train classifier"):
+        idx = sampler.indices(step)
         logits = model(to_float_images(x_all[idx]).to(device))
         y = y_all[idx].to(device)
         loss = F.binary_cross_entropy_with_logits(logits, y.float()) if multilabel else F.cross_entropy(logits, y)

@@ -13,6 +13,8 @@ from genadapt.models.vae import VAE, VAEConfig, vae_loss
 from genadapt.params import VAEParams
 from genadapt.runtime import progress, to_float_images
 from genadapt.tracking import MetricBuffer
+from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.sampling import EpochSampler
 
 
 def vae_config(cfg: VAEParams, images) -> VAEConfig:
@@ -30,32 +32,32 @@ def kl_weight_at(cfg: VAEParams, step: int) -> float:
     return cfg.kl_weight * min(1.0, step / cfg.kl_anneal_steps)
 
 
-def batches(n_items: int, batch_size: int, generator: torch.Generator):
-    """Endless index batches: a fresh permutation per epoch, the last short batch dropped."""
-    batch_size = min(batch_size, n_items)
-    while True:
-        order = torch.randperm(n_items, generator=generator)
-        for start in range(0, n_items - batch_size + 1, batch_size):
-            yield order[start:start + batch_size]
-
-
 def train_vae(
     cfg: VAEParams,
     train: PreparedSplit,
     device: torch.device,
-    generator: torch.Generator,
+    seed: int,
     metrics: MetricBuffer | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> tuple[VAE, pd.DataFrame]:
-    """Train a VAE on ``train.images``; returns the model (eval mode) and per-step curves."""
+    """Train a VAE on ``train.images``; returns the model (eval mode) and per-step curves.
+
+    With ``checkpoint``, state is saved every ``checkpoint.every`` steps and a matching earlier
+    checkpoint is resumed, giving the same weights as an uninterrupted run on the CPU.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # reparameterisation noise
     model = VAE(vae_config(cfg, train.images)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    stateful = {"model": model, "optimizer": optimizer}
+    done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
+    rows = extra.get("curves", [])
     images = torch.from_numpy(train.images)  # (N, H, W, C) uint8, stays on the CPU
     n_pixels = images[0].numel()
-    order = batches(len(images), cfg.batch_size, generator)
-    rows = []
+    sampler = EpochSampler(len(images), cfg.batch_size, seed)
     model.train()
-    for step in progress(range(1, cfg.steps + 1), desc="train vae"):
-        x = to_float_images(images[next(order)]).to(device)  # (B, C, H, W)
+    for step in progress(range(done + 1, cfg.steps + 1), desc="train vae", initial=done, total=cfg.steps):
+        x = to_float_images(images[sampler.indices(step)]).to(device)  # (B, C, H, W)
         recon, mu, logvar = model(x, generator)
         beta = kl_weight_at(cfg, step)
         loss, recon_term, kl = vae_loss(recon, x, mu, logvar, beta)
@@ -74,6 +76,8 @@ def train_vae(
         rows.append(row)
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
+        if checkpoint is not None:
+            checkpoint.maybe_save(step, stateful, generator, {"curves": rows})
     if metrics is not None:
         metrics.flush()
     return model.eval(), pd.DataFrame(rows)

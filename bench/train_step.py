@@ -1,0 +1,178 @@
+"""Training-step throughput of the pipeline's loops against minimal reference loops (printed as a table).
+
+For each model the pipeline's own training function runs ``--steps`` steps with everything it
+does in a stage (MLflow metric batching into a temporary store, checkpoints, progress bar,
+seeded batch sampler, NaN checks), and a minimal pytorch/examples-style loop runs the same
+architecture, batch size, losses and optimiser on the same in-memory data. Both are timed in
+the same process, alternating, ``--repeats`` times; the table gives medians and
+ratio = reference time / pipeline time (throughput ratio, 1.0 = no overhead).
+
+GAN rows switch off the algorithmic extras that the reference does not have (soft/noisy
+labels, instance noise, EMA, periodic quality scoring), so the ratio measures the loop's
+infrastructure; the ``+extras`` row shows the cost of the defaults for information.
+
+    PYTHONPATH=src python bench/train_step.py [--steps 30] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genadapt.data.prepared import PreparedSplit
+from genadapt.models.gan import Discriminator, Generator
+from genadapt.models.vae import VAE, vae_loss
+from genadapt.params import load_params
+from genadapt.runtime import to_float_images
+from genadapt.tracking import MetricBuffer, ModelRun, start_model_run
+from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.gan import GANData, gan_config, train_gan
+from genadapt.training.vae import train_vae, vae_config
+
+
+def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
+    """pytorch/examples VAE style: random batches from memory, Adam, loss, step."""
+    torch.manual_seed(0)
+    model = VAE(vae_config(cfg, images))
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    data = torch.from_numpy(images)
+    for _ in range(steps):
+        x = to_float_images(data[torch.randint(0, len(data), (cfg.batch_size,))])
+        recon, mu, logvar = model(x)
+        loss, _, _ = vae_loss(recon, x, mu, logvar, cfg.kl_weight)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
+    """pytorch/examples DCGAN style (plus the ACGAN auxiliary / InfoGAN code losses)."""
+    torch.manual_seed(0)
+    net = gan_config(cfg, kind, data.n_classes)
+    G, D = Generator(net), Discriminator(net)
+    q = list(D.q_head.parameters()) if D.q_head is not None else []
+    opt_d = torch.optim.Adam([p for n, p in D.named_parameters() if not n.startswith("q_head.")], lr=cfg.lr_d, betas=(cfg.beta1, 0.999))
+    opt_g = torch.optim.Adam(list(G.parameters()) + q, lr=cfg.lr_g, betas=(cfg.beta1, 0.999))
+    images = torch.from_numpy(data.images)
+    labels = torch.from_numpy(data.conditions) if data.conditions is not None else None
+    b = cfg.batch_size
+    ones, zeros = torch.ones(b), torch.zeros(b)
+
+    def latent():
+        parts, extra = [torch.randn(b, net.nz)], {}
+        if net.n_classes:
+            extra["y"] = torch.randint(0, net.n_classes, (b,))
+            parts.append(F.one_hot(extra["y"], net.n_classes).float())
+        if net.n_categorical:
+            extra["c"] = torch.randint(0, net.n_categorical, (b,))
+            parts.append(F.one_hot(extra["c"], net.n_categorical).float())
+        if net.n_continuous:
+            extra["u"] = torch.rand(b, net.n_continuous) * 2 - 1
+            parts.append(extra["u"])
+        return torch.cat(parts, 1), extra
+
+    for _ in range(steps):
+        idx = torch.randint(0, len(images), (b,))
+        real = to_float_images(images[idx]) * 2 - 1
+        z, extra = latent()
+        fake = G(z)
+        out_r, out_f = D(real), D(fake.detach())
+        loss_d = F.binary_cross_entropy_with_logits(out_r["adv"], ones) + F.binary_cross_entropy_with_logits(out_f["adv"], zeros)
+        if kind == "acgan":
+            loss_d = loss_d + F.cross_entropy(out_r["class"], labels[idx]) + F.cross_entropy(out_f["class"], extra["y"])
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        z, extra = latent()
+        out = D(G(z))
+        loss_g = F.binary_cross_entropy_with_logits(out["adv"], ones)
+        if kind == "acgan":
+            loss_g = loss_g + F.cross_entropy(out["class"], extra["y"])
+        if kind == "infogan":
+            loss_g = loss_g + F.cross_entropy(out["cat"], extra["c"]) + 0.5 * ((out["cont"] - extra["u"]) ** 2).sum(1).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", default="vae,dcgan,acgan_faces,acgan_digits,infogan")
+    args = parser.parse_args()
+    params = load_params()
+    store = tempfile.mkdtemp()
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
+    cpu = torch.device("cpu")
+    rng = np.random.default_rng(0)
+    rows = []
+    for name in args.models.split(","):
+        if name == "vae":
+            cfg = dataclasses.replace(params.vae, steps=args.steps)
+            images = rng.integers(0, 255, (512, 64, 64, 3), dtype=np.uint8)
+            run = ModelRun(start_model_run(params, "bench-vae", {}))
+            split = PreparedSplit(images, None)
+
+            def pipeline_vae(cfg=cfg, split=split, run=run):
+                ckpt = Checkpointer(Path(store) / "vae.ckpt", "bench", cfg.checkpoint_every)
+                train_vae(cfg, split, cpu, 0, MetricBuffer(run, params.tracking.log_every), ckpt)
+                ckpt.remove()  # each repeat starts from step 1
+
+            variants = {"vae": pipeline_vae}
+            reference = lambda cfg=cfg, images=images: reference_vae(cfg, images, args.steps)  # noqa: E731
+        else:
+            kind = {"dcgan": "dcgan", "acgan_faces": "acgan", "acgan_digits": "acgan", "infogan": "infogan"}[name]
+            full = dataclasses.replace(getattr(params, name), steps=args.steps)
+            plain = dataclasses.replace(full, real_label=(1.0, 1.0), fake_label=(0.0, 0.0), label_flip=0.0,
+                                        instance_noise=0.0, ema_decay=0.0, eval_every=0)
+            s, c = full.image_size, full.channels
+            n_classes = (10 if full.condition == "label" else 2) if kind == "acgan" else 0
+            data = GANData(rng.integers(0, 255, (512, s, s, c), dtype=np.uint8),
+                           rng.integers(0, max(n_classes, 1), 512).astype(np.int64) if n_classes else None, n_classes)
+            run = ModelRun(start_model_run(params, f"bench-{name}", {}))
+
+            def pipeline(cfg, tag, name=name, kind=kind, data=data, run=run):
+                def run_once():
+                    ckpt = Checkpointer(Path(store) / f"{name}{tag}.ckpt", "bench", cfg.checkpoint_every)
+                    train_gan(kind, cfg, data, cpu, 0, MetricBuffer(run, params.tracking.log_every), ckpt)
+                    ckpt.remove()  # each repeat starts from step 1
+
+                return run_once
+
+            variants = {name: pipeline(plain, ""), f"{name} +extras": pipeline(full, "x")}
+            reference = lambda plain=plain, kind=kind, data=data: reference_gan(plain, kind, data, args.steps)  # noqa: E731
+        ref_times, times = [], {v: [] for v in variants}
+        for _ in range(args.repeats):
+            ref_times.append(_timed(reference))
+            for variant, fn in variants.items():
+                times[variant].append(_timed(fn))
+        ref = statistics.median(ref_times) / args.steps
+        for variant, values in times.items():
+            pipe = statistics.median(values) / args.steps
+            rows.append((variant, ref * 1000, pipe * 1000, ref / pipe))
+        print(f"done {name}", flush=True)
+    print(f"\nCPU threads: {torch.get_num_threads()}, {args.steps} steps x {args.repeats} repeats, medians\n")
+    print("| model | reference ms/step | pipeline ms/step | throughput ratio |")
+    print("|---|---|---|---|")
+    for variant, ref, pipe, ratio in rows:
+        print(f"| {variant} | {ref:.1f} | {pipe:.1f} | {ratio:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

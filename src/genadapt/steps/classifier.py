@@ -1,0 +1,95 @@
+"""Evaluator classifiers: one per dataset, trained on its train split, scored on its test split.
+
+Digits: a 10-way classifier. Faces: a multi-label classifier over every attribute column. Their
+own test accuracy is recorded beside every number they produce (generated-image accuracy,
+``fd_classifier``), so a reader knows how far to trust it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genadapt.checkpoints import load_weights, save_weights
+from genadapt.data.prepared import PreparedSplit, load_split, read_meta
+from genadapt.data.transforms import to_common_format
+from genadapt.errors import PipelineError
+from genadapt.models.classifier import ClassifierConfig, SmallCNN
+from genadapt.outputs import atomic_dir, write_json
+from genadapt.params import Params
+from genadapt.runtime import resolve_device
+from genadapt.training.classifier import fit_classifier, predict
+
+NAME = "classifier"
+
+
+def _targets(split: PreparedSplit, kind: str) -> tuple[np.ndarray, list[str]]:
+    if kind == "digits":
+        return split.labels, ["label"]
+    names = [c for c in split.table.columns if c != "image_id"]
+    return np.stack([split.attribute(n) for n in names], 1), names
+
+
+def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> dict:
+    cfg = params.classifier
+    meta = read_meta(data_dir)
+    train_split, test_split = load_split(data_dir, "train"), load_split(data_dir, "test")
+    kind = meta["kind"]
+    y_train, names = _targets(train_split, kind)
+    y_test, _ = _targets(test_split, kind)
+    device = resolve_device(cfg.device)
+    model = fit_classifier(train_split.images, y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed),
+                           device, cfg.batch_size, cfg.lr, cfg.width)
+    predictions = predict(model, test_split.images)
+    if kind == "digits":
+        metrics = {"test_accuracy": float((predictions == y_test).mean())}
+    else:
+        per_attribute = (predictions == y_test).mean(0)
+        metrics = {f"test_accuracy.{n}": float(a) for n, a in zip(names, per_attribute)}
+        metrics["test_accuracy_mean"] = float(per_attribute.mean())
+    metrics["test_n"] = len(y_test)
+    height, width, channels = train_split.images.shape[1:]
+    info = {"dataset": meta["name"], "kind": kind, "outputs": names, "image_size": height, "channels": channels}
+    with atomic_dir(out_dir) as tmp:
+        save_weights(model, model.cfg.to_dict(), tmp, NAME)
+        (tmp / "evaluator.json").write_text(json.dumps({**info, "test_metrics": metrics}, indent=2) + "\n")
+    write_json(metrics_file, metrics)
+    return metrics
+
+
+class Evaluator:
+    """A trained evaluator classifier applied to images of any size (resized to its input)."""
+
+    def __init__(self, model_dir: Path, device: torch.device):
+        info_path = Path(model_dir) / "evaluator.json"
+        if not info_path.exists():
+            raise PipelineError(f"{info_path}: not found; run the train-classifier stage first")
+        self.info = json.loads(info_path.read_text())
+        config = json.loads((Path(model_dir) / f"{NAME}.json").read_text())
+        self.model = load_weights(SmallCNN(ClassifierConfig(**config)), model_dir, NAME).to(device).eval()
+
+    def _prepare(self, images: np.ndarray) -> np.ndarray:
+        return to_common_format(images, self.info["image_size"], self.info["channels"])
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Classes (N,) for digits, 0/1 attributes (N, K) for faces, of images (N, H, W, C) uint8."""
+        return predict(self.model, self._prepare(images))
+
+    @torch.no_grad()
+    def features(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Penultimate features (N, F) for Frechet distances in this classifier's feature space."""
+        from genadapt.runtime import to_float_images
+
+        x = self._prepare(images)
+        device = next(self.model.parameters()).device
+        chunks = [self.model.features(to_float_images(torch.from_numpy(x[i:i + batch_size])).to(device)).cpu()
+                  for i in range(0, len(x), batch_size)]
+        return torch.cat(chunks).numpy().astype(np.float64)
+
+    def output_index(self, name: str) -> int:
+        if name not in self.info["outputs"]:
+            raise PipelineError(f"evaluator of {self.info['dataset']} has no output {name!r}")
+        return self.info["outputs"].index(name)

@@ -1,0 +1,137 @@
+"""The domain-adaptation study for one pair: every mode trained, tested on the target, t-SNE plotted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genadapt.checkpoints import load_config, load_weights, save_weights
+from genadapt.data.prepared import load_split
+from genadapt.data.transforms import to_common_format
+from genadapt.errors import PipelineError
+from genadapt.figures import learning_curves, plt
+from genadapt.metrics.tsne import tsne_2d, tsne_figure
+from genadapt.models.dann import DANN, DANNConfig
+from genadapt.outputs import atomic_dir, write_json
+from genadapt.params import Params, flatten
+from genadapt.runtime import resolve_device
+from genadapt.tracking import MetricBuffer, ModelRun, start_model_run
+from genadapt.training.checkpointing import Checkpointer, fingerprint
+from genadapt.training.dann import Domain, PairData, accuracy, features_and_predictions, train_mode
+
+TSNE_MODES = ("source_only", "dann")  # the before/after view of alignment
+
+
+def load_pair(params: Params, pair: str, prepared_root: Path) -> PairData:
+    """Both domains of ``pair`` in the pair's common size and channel count."""
+    if pair not in params.dann.pairs:
+        raise PipelineError(f"unknown DANN pair {pair!r}; params.yaml dann.pairs has: {', '.join(params.dann.pairs)}")
+    cfg, names = params.dann, params.dann.pairs[pair]
+
+    def domain(name: str, split: str) -> Domain:
+        prepared = load_split(prepared_root / name, split)
+        return Domain(to_common_format(prepared.images, cfg.image_size, cfg.channels), prepared.labels)
+
+    return PairData(domain(names.source, "train"), domain(names.source, "test"),
+                    domain(names.target, "train"), domain(names.target, "test"))
+
+
+def _run_params(params: Params, pair: str, mode: str) -> dict:
+    names = params.dann.pairs[pair]
+    flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes")}
+    return {**flat, "seed": params.seed, "dann.pair": pair, "dann.source": names.source,
+            "dann.target": names.target, "dann.mode": mode}
+
+
+def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> tuple[DANN, str]:
+    """Train one mode, or reuse it when an interrupted stage run had already finished it."""
+    cfg = params.dann
+    fp = fingerprint(_run_params(params, pair, mode) | {"shapes": [data.source_train.images.shape, data.target_train.images.shape]})
+    done_file = checkpoint_dir / f"{mode}.done.json"
+    if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
+        model = DANN(DANNConfig(**load_config(checkpoint_dir, mode)))
+        return load_weights(model, checkpoint_dir, mode).to(device).eval(), json.loads(done_file.read_text())["run_id"]
+    checkpoint = Checkpointer(checkpoint_dir / f"{mode}.ckpt", fp, cfg.checkpoint_every)
+    run_id = checkpoint.peek_extra().get("run_id")
+    if run_id is None:
+        run_id = start_model_run(params, "dann", _run_params(params, pair, mode), run_name=f"dann {pair} {mode}",
+                                 tags={"dann.pair": pair, "dann.mode": mode})
+    run = ModelRun(run_id)
+    try:
+        model, curves = train_mode(mode, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
+                                   checkpoint.with_extra(run_id=run_id))
+    except PipelineError:
+        run.fail()
+        raise
+    columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
+    run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
+    save_weights(model, model.cfg.to_dict(), checkpoint_dir, mode)
+    done_file.write_text(json.dumps({"fingerprint": fp, "run_id": run_id}) + "\n")
+    checkpoint.remove()
+    return model, run_id
+
+
+def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path, metrics_file: Path,
+               figures_dir: Path, checkpoint_dir: Path) -> dict:
+    data = load_pair(params, pair, prepared_root)
+    cfg, names = params.dann, params.dann.pairs[pair]
+    device = resolve_device(cfg.device)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    results, run_ids, models = {}, {}, {}
+    for mode in cfg.modes:
+        models[mode], run_ids[mode] = _train_or_reuse(params, pair, mode, data, device, checkpoint_dir)
+        results[mode] = accuracy(models[mode], data.target_test)
+        ModelRun(run_ids[mode]).log_metrics({"target_test_accuracy": results[mode]})
+    metrics = {**results, "target_test_n": len(data.target_test.labels), "source": names.source, "target": names.target}
+
+    rng = np.random.default_rng(params.seed)
+    n = min(cfg.tsne_points, len(data.source_test.labels), len(data.target_test.labels))
+    src_idx = rng.choice(len(data.source_test.labels), n, replace=False)
+    tgt_idx = rng.choice(len(data.target_test.labels), n, replace=False)
+    images = np.concatenate([data.source_test.images[src_idx], data.target_test.images[tgt_idx]])
+    classes = np.concatenate([data.source_test.labels[src_idx], data.target_test.labels[tgt_idx]])
+    domains = np.repeat([0, 1], n)
+    with atomic_dir(figures_dir) as figures_tmp, atomic_dir(models_dir) as models_tmp:
+        for mode in cfg.modes:
+            save_weights(models[mode], models[mode].cfg.to_dict(), models_tmp, mode)
+            if mode not in TSNE_MODES:
+                continue
+            points = tsne_2d(features_and_predictions(models[mode], images)[0], params.seed)
+            title = f"{mode}: {names.source} (source) -> {names.target} (target), t-SNE of {n}+{n} test features"
+            fig = tsne_figure(points, classes, domains, (names.source, names.target), title)
+            fig.savefig(figures_tmp / f"tsne_{mode}.png", dpi=90)
+            ModelRun(run_ids[mode]).log_figure(fig, f"tsne/tsne_{mode}.png")
+            plt.close(fig)
+        (models_tmp / "mlflow_runs.json").write_text(json.dumps(run_ids, indent=2) + "\n")
+    write_json(metrics_file, metrics)
+    for mode in cfg.modes:
+        ModelRun(run_ids[mode]).finish()
+    for stale in checkpoint_dir.glob("*"):
+        stale.unlink()
+    return metrics
+
+
+def accuracy_table(metrics_files: list[Path], modes: tuple[str, ...]) -> dict[str, dict]:
+    """pair -> {mode: target test accuracy, target_test_n} from the per-pair metrics files."""
+    table = {}
+    for path in sorted(metrics_files):
+        if not path.exists():
+            raise PipelineError(f"{path}: not found; run the train-dann stages first")
+        values = json.loads(path.read_text())
+        table[path.stem] = {m: values[m] for m in modes} | {"target_test_n": values["target_test_n"]}
+    return table
+
+
+def markdown_table(table: dict[str, dict], modes: tuple[str, ...]) -> str:
+    lines = [f"| pair | {' | '.join(modes)} | target test N |", f"|---|{'---|' * (len(modes) + 1)}"]
+    for pair, row in table.items():
+        lines.append(f"| {pair} | {' | '.join(f'{row[m]:.3f}' for m in modes)} | {row['target_test_n']} |")
+    return "\n".join(lines) + "\n"
+
+
+def load_mode(models_dir: Path, mode: str, device: torch.device) -> DANN:
+    model = DANN(DANNConfig(**load_config(models_dir, mode)))
+    return load_weights(model, models_dir, mode).to(device).eval()

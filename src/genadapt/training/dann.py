@@ -1,0 +1,145 @@
+"""Training for the domain-adaptation study: one loop, four modes.
+
+- ``source_only``: labelled source only (the lower bound).
+- ``dann``: labelled source + unlabelled target; the domain classifier sits behind a gradient
+  reversal whose weight follows lambda_p = 2 / (1 + exp(-gamma p)) - 1 and the learning rate
+  mu_p = mu_0 / (1 + alpha p)^beta, p in [0, 1] the training progress (Ganin & Lempitsky, sec. 5.2).
+- ``cdan_e``: CDAN+E (Long et al. 2018, https://arxiv.org/abs/1705.10667): the domain classifier
+  sees the multilinear map of features and (detached) class probabilities, and each example's
+  domain loss is weighted by 1 + exp(-entropy) of its prediction, normalised per domain, so
+  confident (transferable) examples dominate the alignment. Same schedules as DANN.
+- ``target_only``: labelled target only (the upper bound).
+
+Every mode is tested on the target's test split, which no mode trains on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from genadapt.errors import PipelineError
+from genadapt.models.dann import DANN, DANNConfig
+from genadapt.params import DANN_MODES as MODES
+from genadapt.params import DANNParams
+from genadapt.runtime import progress, to_float_images
+from genadapt.tracking import MetricBuffer
+from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.sampling import EpochSampler
+
+
+@dataclass(frozen=True)
+class Domain:
+    images: np.ndarray  # (N, S, S, C) uint8 in the pair's common format
+    labels: np.ndarray  # (N,) int64
+
+
+@dataclass(frozen=True)
+class PairData:
+    source_train: Domain
+    source_test: Domain
+    target_train: Domain  # labels used by target_only alone
+    target_test: Domain
+
+
+def grl_lambda(progress_: float, gamma: float) -> float:
+    return 2.0 / (1.0 + math.exp(-gamma * progress_)) - 1.0
+
+
+def learning_rate(progress_: float, cfg: DANNParams) -> float:
+    return cfg.lr / (1.0 + cfg.lr_alpha * progress_) ** cfg.lr_beta
+
+
+def train_mode(
+    mode: str,
+    cfg: DANNParams,
+    data: PairData,
+    device: torch.device,
+    seed: int,
+    metrics: MetricBuffer | None = None,
+    checkpoint: Checkpointer | None = None,
+) -> tuple[DANN, pd.DataFrame]:
+    """Train one mode; returns the model (eval mode) and per-step curves."""
+    if mode not in MODES:
+        raise PipelineError(f"unknown DANN mode {mode!r}; choose one of {', '.join(MODES)}")
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    _, size, _, channels = data.source_train.images.shape
+    model = DANN(DANNConfig(channels=channels, image_size=size, width=cfg.width)).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    stateful = {"model": model, "optimizer": optimizer}
+    done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
+    rows = extra.get("curves", [])
+
+    labelled = data.target_train if mode == "target_only" else data.source_train
+    x_lab, y_lab = torch.from_numpy(labelled.images), torch.from_numpy(labelled.labels)
+    x_tgt = torch.from_numpy(data.target_train.images)  # unlabelled for the adaptation modes
+    lab_sampler = EpochSampler(len(x_lab), cfg.batch_size, seed)
+    tgt_sampler = EpochSampler(len(x_tgt), cfg.batch_size, seed + 1)
+    adapt = mode in ("dann", "cdan_e")
+    model.train()
+    for step in progress(range(done + 1, cfg.steps + 1), desc=f"train {mode}", initial=done, total=cfg.steps):
+        p = (step - 1) / cfg.steps
+        lr, lam = learning_rate(p, cfg), grl_lambda(p, cfg.gamma)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        idx = lab_sampler.indices(step)
+        xs, ys = to_float_images(x_lab[idx]).to(device), y_lab[idx].to(device)  # (B, C, S, S), (B,)
+        row = {"step": step, "lr": lr}
+        if adapt:
+            xt = to_float_images(x_tgt[tgt_sampler.indices(step)]).to(device)
+            # One pass over source + target so BatchNorm sees both domains: (2B, C, S, S).
+            features, logits, domain_logits = model(torch.cat([xs, xt]), lam)
+            n = len(xs)
+            loss_cls = F.cross_entropy(logits[:n], ys)
+            domain_target = torch.cat([torch.zeros(n), torch.ones(len(xt))]).to(device)
+            if mode == "cdan_e":
+                probs = F.softmax(logits, dim=1).detach()  # (2B, K)
+                domain_logits = model.conditional_domain_logits(features, probs, lam)
+                entropy = -(probs * torch.log(probs + 1e-8)).sum(1)
+                weight = 1.0 + torch.exp(-entropy)
+                weight = torch.cat([weight[:n] / weight[:n].sum(), weight[n:] / weight[n:].sum()]) / 2
+                loss_dom = (weight * F.binary_cross_entropy_with_logits(domain_logits, domain_target, reduction="none")).sum()
+            else:
+                loss_dom = F.binary_cross_entropy_with_logits(domain_logits, domain_target)
+            loss = loss_cls + loss_dom  # the reversal layer turns + into the min-max game
+            row.update(loss_domain=loss_dom.item(), grl_lambda=lam)
+        else:
+            _, logits, _ = model(xs)
+            loss_cls = F.cross_entropy(logits, ys)
+            loss = loss_cls
+        if not math.isfinite(loss.item()):
+            raise PipelineError(f"dann ({mode}): training diverged at step {step} (loss {loss.item()}); lower dann.lr")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        row.update(loss=loss.item(), loss_class=loss_cls.item())
+        rows.append(row)
+        if metrics is not None:
+            metrics.add(step, {k: v for k, v in row.items() if k != "step"})
+        if checkpoint is not None:
+            checkpoint.maybe_save(step, stateful, generator, {"curves": rows})
+    if metrics is not None:
+        metrics.flush()
+    return model.eval(), pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def features_and_predictions(model: DANN, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Features (N, F) and predicted classes (N,) of images (N, S, S, C) uint8."""
+    device = next(model.parameters()).device
+    feats, preds = [], []
+    for start in range(0, len(images), batch_size):
+        f, logits, _ = model(to_float_images(torch.from_numpy(images[start:start + batch_size])).to(device))
+        feats.append(f.cpu())
+        preds.append(logits.argmax(1).cpu())
+    return torch.cat(feats).numpy(), torch.cat(preds).numpy()
+
+
+def accuracy(model: DANN, domain: Domain) -> float:
+    return float((features_and_predictions(model, domain.images)[1] == domain.labels).mean())

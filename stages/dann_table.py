@@ -1,0 +1,32 @@
+"""DVC stage dann-table: the accuracy table (rows pairs, columns modes) as a metric and in MLflow."""
+
+import argparse
+from pathlib import Path
+
+from genadapt.outputs import atomic_file, write_json
+from genadapt.params import load_params
+from genadapt.stage import run_stage
+from genadapt.steps.dann import accuracy_table, markdown_table
+from genadapt.tracking import log_summary_run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--metrics-dir", type=Path, required=True, help="folder of per-pair metrics JSON files")
+    parser.add_argument("--out", type=Path, required=True, help="output JSON table")
+    parser.add_argument("--markdown", type=Path, required=True, help="output Markdown table")
+    args = parser.parse_args()
+    params = load_params()
+    modes = params.dann.modes
+    table = accuracy_table([args.metrics_dir / f"{pair}.json" for pair in params.dann.pairs], modes)
+    write_json(args.out, table)
+    text = markdown_table(table, modes)
+    with atomic_file(args.markdown) as tmp:
+        tmp.write_text(text)
+    flat = {f"{pair}.{mode}": row[mode] for pair, row in table.items() for mode in modes}
+    log_summary_run(params, "dann-table", flat, [args.out, args.markdown])
+    print(text)
+
+
+if __name__ == "__main__":
+    run_stage(main)

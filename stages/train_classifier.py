@@ -1,0 +1,23 @@
+"""DVC stage train-classifier@<dataset>: the evaluator classifier used to score generated images."""
+
+import argparse
+import json
+from pathlib import Path
+
+from genadapt.params import load_params
+from genadapt.stage import run_stage
+from genadapt.steps.classifier import train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
+    parser.add_argument("--out", type=Path, required=True, help="output folder for the classifier")
+    parser.add_argument("--metrics", type=Path, required=True, help="output JSON of its test accuracy")
+    args = parser.parse_args()
+    metrics = train(load_params(), args.data, args.out, args.metrics)
+    print(json.dumps({args.data.name: metrics}))
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,27 @@
+"""DVC stage train-dann@<pair>: every adaptation mode for one domain pair, tested on the target."""
+
+import argparse
+import json
+from pathlib import Path
+
+from genadapt.params import load_params
+from genadapt.stage import run_stage
+from genadapt.steps.dann import train_pair
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("pair", help="a key of dann.pairs in params.yaml, e.g. mnist-mnistm")
+    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"), help="prepared datasets folder")
+    parser.add_argument("--models", type=Path, required=True, help="output folder for the weights")
+    parser.add_argument("--metrics", type=Path, required=True, help="output JSON of target test accuracies")
+    parser.add_argument("--figures", type=Path, required=True, help="output folder for the t-SNE plots")
+    parser.add_argument("--checkpoints", type=Path, required=True, help="folder for resumable checkpoints (DVC persist)")
+    args = parser.parse_args()
+    params = load_params()
+    metrics = train_pair(params, args.pair, args.prepared, args.models, args.metrics, args.figures, args.checkpoints)
+    print(json.dumps({args.pair: metrics}))
+
+
+if __name__ == "__main__":
+    run_stage(main)

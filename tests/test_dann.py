@@ -1,0 +1,104 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from genadapt.models.dann import DANN, DANNConfig, grad_reverse
+from genadapt.params import parse_params
+from genadapt.steps.dann import accuracy_table, markdown_table
+from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.dann import Domain, PairData, accuracy, grl_lambda, learning_rate, train_mode
+
+
+def test_gradient_reversal_flips_and_scales():
+    x = torch.randn(4, 3, requires_grad=True)
+    y = grad_reverse(x, 0.7)
+    assert torch.equal(y, x)
+    y.sum().backward()
+    assert torch.allclose(x.grad, torch.full((4, 3), -0.7))
+
+
+def test_schedules_follow_the_paper(raw_params):
+    cfg = parse_params(raw_params).dann
+    assert grl_lambda(0.0, 10.0) == 0.0 and grl_lambda(1.0, 10.0) == pytest.approx(0.99991, abs=1e-4)
+    assert learning_rate(0.0, cfg) == cfg.lr
+    assert learning_rate(1.0, cfg) == pytest.approx(cfg.lr / (1 + cfg.lr_alpha) ** cfg.lr_beta)
+
+
+def test_shapes():
+    model = DANN(DANNConfig(channels=3, image_size=32, width=4, feature_dim=16))
+    f, logits, domain = model(torch.rand(6, 3, 32, 32), 0.5)
+    assert f.shape == (6, 16) and logits.shape == (6, 10) and domain.shape == (6,)
+    assert model.conditional_domain_logits(f, logits.softmax(1), 0.5).shape == (6,)
+
+
+def _tiny_pair(n=40):
+    rng = np.random.default_rng(0)
+
+    def domain(shift):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 60, (n, 16, 16, 3), dtype=np.uint8)
+        for i, y in enumerate(labels):  # the class is a bright row, the domain a brightness offset
+            images[i, y] = 200
+        return Domain(np.clip(images.astype(int) + shift, 0, 255).astype(np.uint8), labels)
+
+    return PairData(domain(0), domain(0), domain(40), domain(40))
+
+
+def _tiny_cfg(raw_params, **overrides):
+    raw_params["dann"].update({"width": 4, "batch_size": 8, "steps": 12, "checkpoint_every": 5, **overrides})
+    return parse_params(raw_params).dann
+
+
+@pytest.mark.parametrize("mode", ["source_only", "dann", "cdan_e", "target_only"])
+def test_each_mode_trains_a_few_steps(raw_params, mode):
+    cfg = _tiny_cfg(raw_params)
+    model, curves = train_mode(mode, cfg, _tiny_pair(), torch.device("cpu"), seed=0)
+    assert curves["step"].tolist() == list(range(1, 13))
+    assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e"))
+    assert np.isfinite(curves["loss"]).all()
+    assert 0.0 <= accuracy(model, _tiny_pair().target_test) <= 1.0
+
+
+def test_dann_resume_matches_uninterrupted(raw_params, tmp_path):
+    cfg = _tiny_cfg(raw_params)
+    data, cpu = _tiny_pair(), torch.device("cpu")
+    reference, _ = train_mode("dann", cfg, data, cpu, seed=0)
+
+    class Interrupt:
+        def add(self, step, metrics):
+            if step == 8:
+                raise KeyboardInterrupt
+
+        def flush(self):
+            pass
+
+    checkpoint = Checkpointer(tmp_path / "dann.ckpt", "fp", every=5)
+    with pytest.raises(KeyboardInterrupt):
+        train_mode("dann", cfg, data, cpu, seed=0, metrics=Interrupt(), checkpoint=checkpoint)
+    resumed, _ = train_mode("dann", cfg, data, cpu, seed=0, checkpoint=checkpoint)
+    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_accuracy_table_is_written(tmp_path):
+    for pair, accs in (("a-b", (0.5, 0.7, 0.75, 0.9)), ("c-d", (0.2, 0.3, 0.35, 0.95))):
+        modes = dict(zip(("source_only", "dann", "cdan_e", "target_only"), accs))
+        (tmp_path / f"{pair}.json").write_text(json.dumps({**modes, "target_test_n": 100, "source": "x", "target": "y"}))
+    modes = ("source_only", "dann", "cdan_e", "target_only")
+    table = accuracy_table([tmp_path / "c-d.json", tmp_path / "a-b.json"], modes)
+    assert list(table) == ["a-b", "c-d"] and table["a-b"]["dann"] == 0.7
+    text = markdown_table(table, modes)
+    assert "| a-b | 0.500 | 0.700 | 0.750 | 0.900 | 100 |" in text
+
+
+def test_pair_validation(raw_params):
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps"}
+    from genadapt.errors import PipelineError
+
+    with pytest.raises(PipelineError, match="dann.pairs.bad: source and target are both 'usps'"):
+        parse_params(raw_params)
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar"}
+    with pytest.raises(PipelineError, match="dann.pairs.bad.target: 'cifar' is not one of"):
+        parse_params(raw_params)

@@ -1,0 +1,104 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from genadapt.models.gan import Discriminator, GANConfig, Generator
+from genadapt.params import GAN_MODELS, parse_params
+from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.gan import GANData, gan_config, generate_images, sample_latent, train_gan
+
+
+@pytest.mark.parametrize(
+    "size, channels, n_classes, n_cat, n_cont", [(64, 3, 0, 0, 0), (32, 3, 10, 0, 0), (32, 1, 0, 10, 2), (16, 3, 2, 0, 0)]
+)
+def test_shapes(size, channels, n_classes, n_cat, n_cont):
+    cfg = GANConfig(size, channels, nz=8, ngf=4, ndf=4, n_classes=n_classes, n_categorical=n_cat, n_continuous=n_cont)
+    G, D = Generator(cfg), Discriminator(cfg)
+    latent = sample_latent(cfg, 5, torch.Generator().manual_seed(0))
+    assert latent.vector.shape == (5, cfg.latent_dim)
+    x = G(latent.vector)
+    assert x.shape == (5, channels, size, size) and -1 <= x.min() and x.max() <= 1
+    out = D(x)
+    assert out["adv"].shape == (5,)
+    assert ("class" in out) == bool(n_classes) and ("cat" in out) == bool(n_cat)
+    if n_classes:
+        assert out["class"].shape == (5, n_classes)
+    if n_cat:
+        assert out["cat"].shape == (5, n_cat) and out["cont"].shape == (5, n_cont)
+    images = generate_images(G.eval(), latent.vector)
+    assert images.shape == (5, size, size, channels) and images.dtype == np.uint8
+
+
+def test_weights_init_follows_dcgan():
+    G = Generator(GANConfig(64, 3, nz=100, ngf=64, ndf=64))
+    std = G.net[0].weight.std().item()
+    assert 0.018 < std < 0.022
+
+
+def _tiny(raw_params, name, **overrides):
+    cfg = getattr(parse_params(raw_params), name)
+    tiny = {"image_size": 16, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8, "steps": 6, "eval_every": 3, "eval_samples": 8,
+            "instance_noise_steps": 4}
+    return dataclasses.replace(cfg, **{**tiny, **overrides})
+
+
+def _data(kind, channels=3):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (24, 16, 16, channels), dtype=np.uint8)
+    if kind == "acgan":
+        return GANData(images, (np.arange(24) % 10).astype(np.int64), 10)
+    return GANData(images, None, 0)
+
+
+@pytest.mark.parametrize("name", list(GAN_MODELS))
+def test_each_gan_trains_a_few_steps(raw_params, name):
+    kind = GAN_MODELS[name]
+    cfg = _tiny(raw_params, name)
+    scores = []
+
+    def score(G):
+        with torch.no_grad():
+            scores.append(float(G(sample_latent(G.cfg, 4, torch.Generator().manual_seed(0)).vector).abs().mean()))
+        return -len(scores) if len(scores) == 1 else 0.0  # the first evaluation is the best
+
+    G, curves, summary = train_gan(kind, cfg, _data(kind, cfg.channels), torch.device("cpu"), seed=0, quality_score=score)
+    assert curves["step"].tolist() == list(range(1, 7))
+    assert np.isfinite(curves[["loss_d", "loss_g"]].to_numpy()).all()
+    assert len(scores) == 2 and summary == {"best_step": 3, "best_score": -1}
+    if kind == "acgan":
+        assert "loss_aux_fake" in curves
+    if kind == "infogan":
+        assert "loss_info" in curves
+    assert G.cfg == gan_config(cfg, kind, 10 if kind == "acgan" else 0)
+
+
+def test_gan_resume_reproduces_uninterrupted_weights(raw_params, tmp_path):
+    cfg = _tiny(raw_params, "acgan_digits", steps=9, eval_every=0)
+    data, cpu = _data("acgan"), torch.device("cpu")
+    reference, _, _ = train_gan("acgan", cfg, data, cpu, seed=0)
+
+    class Interrupt:
+        def add(self, step, metrics):
+            if step == 7:
+                raise KeyboardInterrupt
+
+        def flush(self):
+            pass
+
+    checkpoint = Checkpointer(tmp_path / "gan.ckpt", "fp", every=4)
+    with pytest.raises(KeyboardInterrupt):
+        train_gan("acgan", cfg, data, cpu, seed=0, metrics=Interrupt(), checkpoint=checkpoint)
+    resumed, curves, _ = train_gan("acgan", cfg, data, cpu, seed=0, checkpoint=checkpoint)
+    assert curves["step"].tolist() == list(range(1, 10))
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_divergence_is_a_clear_error(raw_params):
+    from genadapt.errors import PipelineError
+
+    cfg = _tiny(raw_params, "dcgan", lr_d=1e30, lr_g=1e30, steps=20, eval_every=0)
+    with pytest.raises(PipelineError, match="dcgan: training diverged at step"):
+        train_gan("dcgan", cfg, _data("dcgan"), torch.device("cpu"), seed=0)

@@ -17,9 +17,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="metrics JSON file")
     parser.add_argument("--generated", type=Path, help="the generate stage's output folder (GANs)")
     parser.add_argument("--evaluator", type=Path, help="evaluator classifier folder (GANs)")
+    parser.add_argument("--reference", type=Path, help="Inception reference features folder (GANs)")
     args = parser.parse_args()
     params = load_params()
-    paths = StagePaths(data=args.data, model=args.model_dir, out=args.out, generated=args.generated, evaluator=args.evaluator)
+    paths = StagePaths(data=args.data, model=args.model_dir, out=args.out, generated=args.generated, evaluator=args.evaluator,
+                       reference=args.reference)
     metrics = model_steps(args.model).evaluate(params, args.model, paths)
     print(json.dumps({args.model: metrics}))
 

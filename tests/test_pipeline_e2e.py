@@ -22,7 +22,14 @@ OUTPUTS = [
     "models/dann/mnist-usps/cdan_e.safetensors", "generated/dann/svhn-mnistm/tsne_dann.png",
     "generated/dann/usps-svhn/tsne_source_only.png", "metrics/dann/mnistm-usps.json", "metrics/dann_table.json",
     "metrics/dann_table.md",
+    "models/classifiers/faces/evaluator.json", "metrics/classifiers/mnistm.json",
+    "models/dcgan/generator.safetensors", "generated/dcgan/images/000039.png", "generated/dcgan/samples.png",
+    "generated/acgan_faces/pairs.png", "generated/acgan_digits/class_grid.png", "generated/acgan_digits/images.csv",
+    "generated/infogan/traversal_categorical.png", "generated/infogan/traversal_continuous_1.png",
+    "metrics/dcgan.json", "metrics/acgan_faces.json", "metrics/acgan_digits.json", "metrics/infogan.json",
+    "models/inception_reference/faces/info.json",
 ]
+GANS = ["dcgan", "acgan_faces", "acgan_digits", "infogan"]
 DANN_PAIRS = ["svhn-mnistm", "mnistm-usps", "usps-svhn", "mnist-mnistm", "mnist-usps"]
 DANN_MODES = ["source_only", "dann", "cdan_e", "target_only"]
 
@@ -88,7 +95,9 @@ def _vae_runs(clone: Path):
 
 
 def test_repro_writes_every_output(clone, first_repro):
-    expected = {"prepare-data@faces", "prepare-data@svhn", "train-vae", "generate-vae", "evaluate-vae", "report", "dann-table"}
+    expected = {"prepare-data@faces", "prepare-data@svhn", "train-vae", "generate-vae", "evaluate-vae", "report", "dann-table",
+                "train-classifier@faces", "train-classifier@mnistm"}
+    expected |= {f"{stage}-{gan}" for gan in GANS for stage in ("train", "generate", "evaluate")}
     assert expected | {f"train-dann@{pair}" for pair in DANN_PAIRS} <= _ran_stages(first_repro)
     missing = [p for p in OUTPUTS if not (clone / p).is_file()]
     assert not missing
@@ -132,6 +141,33 @@ def test_dann_study_outputs_and_runs(clone, first_repro):
     assert len(summary) == 1 and len(summary[0].data.metrics) == len(DANN_PAIRS) * len(DANN_MODES)
     html = (clone / "reports/index.html").read_text()
     assert "Domain adaptation (DANN)" in html and html.count("data:image/png;base64") >= 3 + 2 * len(DANN_PAIRS)
+
+
+def test_gan_runs_metrics_and_logged_model(clone, first_repro):
+    import mlflow
+    import torch
+
+    client = _client(clone)
+    experiment = client.get_experiment_by_name("genadapt")
+    for gan in GANS:
+        metrics = json.loads((clone / f"metrics/{gan}.json").read_text())
+        assert metrics["fd_classifier"] >= 0 and metrics["generated_n"] == 40
+        assert metrics["inception_available"] == 0 and "fid" not in metrics  # no weights offline: skipped, not replaced
+        runs = client.search_runs([experiment.experiment_id], f"tags.model = '{gan}'")
+        assert len(runs) == 1
+        run = runs[0]
+        assert run.data.metrics["fd_classifier"] == pytest.approx(metrics["fd_classifier"])
+        assert len(client.get_metric_history(run.info.run_id, "loss_d")) == 10
+        assert run.data.tags["inception.protocol"].startswith("unavailable:")
+    acgan = json.loads((clone / "metrics/acgan_digits.json").read_text())
+    assert 0 <= acgan["intended_accuracy"] <= 1 and 0 <= acgan["evaluator_test_accuracy"] <= 1
+    # The generator logged to MLflow loads back and samples.
+    run_id = json.loads((clone / "models/dcgan/mlflow_run.json").read_text())["run_id"]
+    mlflow.set_tracking_uri(f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
+    generator = mlflow.pytorch.load_model(f"runs:/{run_id}/generator")
+    latent_dim = json.loads((clone / "models/dcgan/generator.json").read_text())["nz"]
+    images = generator(torch.randn(2, latent_dim))
+    assert images.shape == (2, 3, 64, 64) and images.abs().max() <= 1
 
 
 def test_second_repro_reruns_nothing(clone, first_repro):

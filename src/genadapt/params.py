@@ -130,6 +130,14 @@ GAN_MODELS = {"dcgan": "dcgan", "acgan_faces": "acgan", "acgan_digits": "acgan",
 
 
 @dataclasses.dataclass(frozen=True)
+class EvaluateParams:
+    inception: str = knob(choices=("auto", "required", "off"))  # auto: skip with one warning when weights are absent
+    inception_weights: str  # path to pt_inception-2015-12-05-6726825d.pth; "" = the torch hub cache
+    batch_size: int = knob(minimum=1)
+    device: str = knob(choices=("auto", "cpu", "cuda"))
+
+
+@dataclasses.dataclass(frozen=True)
 class DomainPair:
     source: str = knob(choices=DIGIT_DATASETS)
     target: str = knob(choices=DIGIT_DATASETS)
@@ -166,6 +174,7 @@ class Params:
     acgan_digits: GANParams
     infogan: GANParams
     classifier: ClassifierParams
+    evaluate: EvaluateParams
     dann: DANNParams
 
 

@@ -22,6 +22,7 @@ class StagePaths:
     checkpoints: Path | None = None  # resumable checkpoints (DVC persist)
     evaluator: Path | None = None  # evaluator classifier folder
     generated: Path | None = None  # the generate stage's output folder
+    reference: Path | None = None  # Inception reference features of the real test split
 
 
 def model_steps(name: str) -> ModuleType:

@@ -19,15 +19,18 @@ from genadapt.checkpoints import load_config, load_weights, save_weights
 from genadapt.data.prepared import load_split, read_meta
 from genadapt.data.real.images import read_images
 from genadapt.data.transforms import to_common_format
+from genadapt.distributed import barrier, init_world, local_device, shutdown
 from genadapt.errors import PipelineError
 from genadapt.figures import learning_curves, save_grid
 from genadapt.metrics.frechet import frechet_distance
+from genadapt.metrics.inception import InceptionFeatures, inception_metrics
 from genadapt.models.gan import GANConfig, Generator
 from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import GAN_MODELS, GANParams, Params, flatten
 from genadapt.runtime import resolve_device
 from genadapt.steps import StagePaths
 from genadapt.steps.classifier import Evaluator
+from genadapt.steps.inception import read_reference, resolve_inception
 from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.training.gan import GANData, gan_config, generate_images, sample_latent, train_gan
@@ -60,11 +63,22 @@ def _to_uint8_grid(images: np.ndarray) -> torch.Tensor:
 
 
 def train(params: Params, name: str, paths: StagePaths) -> None:
+    """Train one GAN. Under ``torchrun`` every rank trains; rank 0 alone logs, checkpoints and writes outputs."""
     cfg, kind = _section(params, name)
     data_dir, evaluator_dir, out_dir, checkpoint_dir = paths.data, paths.evaluator, paths.out, paths.checkpoints
     meta = read_meta(data_dir)
     data = load_gan_data(cfg, kind, data_dir)
-    device = resolve_device(cfg.device)
+    world = init_world(resolve_device(cfg.device))
+    device = local_device(resolve_device(cfg.device), world)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = Checkpointer(checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta, world.size]),
+                              cfg.checkpoint_every)
+    if not world.is_main:
+        train_gan(kind, cfg, data, device, params.seed, checkpoint=checkpoint, world=world)
+        barrier(world)
+        shutdown(world)
+        return
+
     evaluator = Evaluator(evaluator_dir, device)
     real_features = evaluator.features(load_split(data_dir, "test").images)
     net_cfg = gan_config(cfg, kind, data.n_classes)
@@ -77,17 +91,14 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
         G.train(was_training)
         return score
 
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = Checkpointer(checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta]),
-                              cfg.checkpoint_every)
     run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
-        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"]},
+        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size},
         tags={"gan.kind": kind},
     )
     run = ModelRun(run_id)
     try:
         G, curves, summary = train_gan(kind, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
-                                       checkpoint.with_extra(run_id=run_id), quality_score)
+                                       checkpoint.with_extra(run_id=run_id), quality_score, world)
         with atomic_dir(out_dir) as tmp:
             save_weights(G, G.cfg.to_dict(), tmp, GENERATOR)
             curves.to_csv(tmp / "curves.csv", index=False)
@@ -96,6 +107,9 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     except PipelineError:
         run.fail()
         raise
+    finally:
+        barrier(world)
+        shutdown(world)
     checkpoint.remove()
     columns = [c for c in ("loss_d", "loss_g", "d_real", "d_fake", "loss_aux_fake", "loss_info") if c in curves]
     run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
@@ -109,12 +123,18 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
 
 
 def _log_mlflow_model(run: ModelRun, G: Generator) -> None:
-    """The generator as an MLflow PyTorch model (``mlflow.pytorch.load_model`` gives it back)."""
+    """The generator as an MLflow PyTorch model (``mlflow.pytorch.load_model`` gives it back).
+
+    Saved in the 'pt2' format (a torch.export graph, no pickled code): its input is the latent
+    vector (B, latent_dim) float32, its output images (B, C, S, S) in [-1, 1].
+    """
     import mlflow
 
+    example = np.zeros((2, G.cfg.latent_dim), np.float32)
     mlflow.set_tracking_uri(run.client.tracking_uri)
     with mlflow.start_run(run_id=run.run_id):
-        mlflow.pytorch.log_model(G.cpu(), name="generator", pip_requirements=["torch"])
+        mlflow.pytorch.log_model(G.cpu().eval(), name="generator", input_example=example, serialization_format="pt2",
+                                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
 
 
 def load_generator(model_dir: Path, device: torch.device) -> Generator:
@@ -207,6 +227,17 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
         "generated_n": len(generated),
         "real_test_n": len(test.images),
     }
+    ref_pool, ref_info = read_reference(paths.reference)
+    if ref_pool is not None:
+        weights, _ = resolve_inception(params.evaluate)
+        if weights is None:
+            raise PipelineError("inception reference features exist but the Inception weights are gone; rerun inception-reference")
+        rgb = generated if generated.shape[-1] == 3 else np.repeat(generated, 3, axis=-1)
+        gen_pool, gen_logits = InceptionFeatures(weights, device, params.evaluate.batch_size)(rgb)
+        metrics.update(inception_metrics(gen_pool, gen_logits, ref_pool))
+        metrics["inception_available"] = 1
+    else:
+        metrics["inception_available"] = 0  # FID, IS, KID, precision/recall not computed: see the run's tag
     trust = evaluator.info["test_metrics"]
     if kind == "acgan":
         predicted = evaluator.predict(generated)
@@ -220,6 +251,10 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
     write_json(out_file, metrics)
     run = model_run(model_dir, "evaluate")
     run.log_metrics(metrics)
+    run.set_tags({"inception.protocol": (f"FID (pytorch-fid formula) / IS / KID / precision-recall (torch-fidelity), pytorch-fid "
+                                         f"Inception pool + unbiased logits, {len(generated)} generated vs "
+                                         f"{ref_info.get('n')} test images")
+                  if ref_pool is not None else f"unavailable: {ref_info['reason']}"})
     run.set_tags({"fd_classifier.protocol": f"Frechet distance in the {evaluator.info['dataset']} evaluator classifier's "
                   f"feature space, {len(generated)} generated vs {len(test.images)} test images (not FID)"})
     return metrics

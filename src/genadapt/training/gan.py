@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
+from genadapt.distributed import World
 from genadapt.errors import PipelineError
 from genadapt.models.gan import Discriminator, GANConfig, Generator
 from genadapt.params import GANParams
@@ -114,17 +115,32 @@ def train_gan(
     metrics: MetricBuffer | None = None,
     checkpoint: Checkpointer | None = None,
     quality_score: Callable[[Generator], float] | None = None,
+    world: World | None = None,
 ) -> tuple[Generator, pd.DataFrame, dict]:
     """Train; returns the generator to sample from (best-scoring EMA copy), per-step curves and
-    {'best_step', 'best_score'} (score of the returned generator; None without a scorer)."""
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    {'best_step', 'best_score'} (score of the returned generator; None without a scorer).
+
+    Under torchrun (``world.size`` > 1) G and D are wrapped in DistributedDataParallel, each
+    rank draws its own slice of the global batch and its own noise, and only the caller on
+    rank 0 should pass ``metrics``, ``checkpoint`` (for saving) and ``quality_score``.
+    """
+    world = world or World()
+    torch.manual_seed(seed)  # same initial weights on every rank
+    generator = torch.Generator().manual_seed(seed + world.rank)
     net_cfg = gan_config(cfg, kind, data.n_classes)
     G, D = Generator(net_cfg).to(device), Discriminator(net_cfg).to(device)
     use_cuda = device.type == "cuda"
     if cfg.channels_last and use_cuda:
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     ema = AveragedModel(G, avg_fn=_ema_with_warmup(cfg.ema_decay), use_buffers=True) if cfg.ema_decay else None
+    G_train, D_train = G, D
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if use_cuda else None
+        # D's Q head is unused in D updates and its heads in none of G's: find_unused_parameters.
+        G_train = DDP(G, device_ids=ids, broadcast_buffers=False)
+        D_train = DDP(D, device_ids=ids, find_unused_parameters=True, broadcast_buffers=False)
     q_params = list(D.q_head.parameters()) if D.q_head is not None else []
     d_params = [p for name, p in D.named_parameters() if not name.startswith("q_head.")]
     opt_g = torch.optim.Adam(list(G.parameters()) + q_params, lr=cfg.lr_g, betas=(cfg.beta1, 0.999))
@@ -136,7 +152,12 @@ def train_gan(
 
     images = torch.from_numpy(data.images)
     conditions = torch.from_numpy(data.conditions) if data.conditions is not None else None
-    sampler = EpochSampler(len(images), cfg.batch_size, seed)
+    # One global batch of batch_size * world.size per step; each rank takes its own slice.
+    sampler = EpochSampler(len(images), cfg.batch_size * world.size, seed)
+
+    def batch_indices(step: int) -> torch.Tensor:
+        return sampler.indices(step).chunk(world.size)[world.rank]
+
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and use_cuda)
 
     def to_device(x: torch.Tensor) -> torch.Tensor:
@@ -151,30 +172,37 @@ def train_gan(
     for step in progress(range(done + 1, cfg.steps + 1), desc=f"train {kind}", initial=done, total=cfg.steps):
         sigma = _noise_std(cfg, step)
         for d_round in range(cfg.d_steps):
-            idx = sampler.indices((step - 1) * cfg.d_steps + d_round + 1)
+            idx = batch_indices((step - 1) * cfg.d_steps + d_round + 1)
             real = to_device(to_float_images(images[idx]) * 2 - 1)  # (B, C, S, S) in [-1, 1]
             n = len(real)
             latent = sample_latent(net_cfg, n, generator)
             t_real, t_fake = _targets(n, cfg, generator)
             noise_r, noise_f = (torch.randn(real.shape, generator=generator) * sigma for _ in range(2))
+            opt_d.zero_grad(set_to_none=True)
+            # Real and fake batches go through D separately (their own batch-norm statistics, as
+            # in DCGAN), each with its own backward so DDP reduces each forward's gradients.
             with autocast:
                 with torch.no_grad():
                     fake = G(to_device(latent.vector))
-                out_r, out_f = D(real + to_device(noise_r)), D(fake + to_device(noise_f))
-                loss_d = (F.binary_cross_entropy_with_logits(out_r["adv"].float(), t_real.to(device))
-                          + F.binary_cross_entropy_with_logits(out_f["adv"].float(), t_fake.to(device)))
+                out_r = D_train(real + to_device(noise_r))
+                loss_real = F.binary_cross_entropy_with_logits(out_r["adv"].float(), t_real.to(device))
                 if kind == "acgan":
                     y_real = conditions[idx].to(device)
-                    loss_d = loss_d + cfg.aux_weight * (F.cross_entropy(out_r["class"].float(), y_real)
-                                                        + F.cross_entropy(out_f["class"].float(), latent.classes.to(device)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
+                    loss_real = loss_real + cfg.aux_weight * F.cross_entropy(out_r["class"].float(), y_real)
+            loss_real.backward()
+            with autocast:
+                out_f = D_train(fake + to_device(noise_f))
+                loss_fake = F.binary_cross_entropy_with_logits(out_f["adv"].float(), t_fake.to(device))
+                if kind == "acgan":
+                    loss_fake = loss_fake + cfg.aux_weight * F.cross_entropy(out_f["class"].float(), latent.classes.to(device))
+            loss_fake.backward()
             opt_d.step()
+            loss_d = loss_real.detach() + loss_fake.detach()
 
         latent = sample_latent(net_cfg, cfg.batch_size, generator)
         noise_g = torch.randn((cfg.batch_size, cfg.channels, cfg.image_size, cfg.image_size), generator=generator) * sigma
         with autocast:
-            out = D(G(to_device(latent.vector)) + to_device(noise_g))
+            out = D_train(G_train(to_device(latent.vector)) + to_device(noise_g))
             loss_adv = F.binary_cross_entropy_with_logits(out["adv"].float(), torch.ones(cfg.batch_size, device=device))
             loss_g = loss_adv
             row = {"step": step}
@@ -210,7 +238,7 @@ def train_gan(
         rows.append(row)
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
-        if checkpoint is not None:
+        if checkpoint is not None and world.is_main:
             checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best})
     if metrics is not None:
         metrics.flush()

@@ -1,0 +1,22 @@
+"""DVC stage inception-reference@<dataset>: Inception features of the real test split, computed once."""
+
+import argparse
+import json
+from pathlib import Path
+
+from genadapt.params import load_params
+from genadapt.stage import run_stage
+from genadapt.steps.inception import write_reference
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    args = parser.parse_args()
+    info = write_reference(load_params().evaluate, args.data, args.out)
+    print(json.dumps({args.data.name: info}))
+
+
+if __name__ == "__main__":
+    run_stage(main)

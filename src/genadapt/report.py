@@ -89,10 +89,10 @@ def gan_section(params: Params, name: str, model_dir: Path, generated_dir: Path,
     }
     loss_columns = [c for c in ("loss_d", "loss_g", "d_real", "d_fake", "loss_aux_fake", "loss_info") if c in curves]
     figures = [(f"{name} learning curves", _png_of_figure(learning_curves(curves, loss_columns, f"{name} training")))]
-    if "fd_classifier" in curves:
-        scored = curves.dropna(subset=["fd_classifier"])
+    if "train_fd_classifier" in curves:
+        scored = curves.dropna(subset=["train_fd_classifier"])
         figures.append((f"fd_classifier of the EMA generator during training (best at step {summary['best_step']})",
-                        _png_of_figure(learning_curves(scored, ["fd_classifier"], "quality during training"))))
+                        _png_of_figure(learning_curves(scored, ["train_fd_classifier"], "quality during training"))))
     for file, caption in GAN_FIGURES.items():
         if (Path(generated_dir) / file).exists():
             figures.append((caption, (Path(generated_dir) / file).read_bytes()))

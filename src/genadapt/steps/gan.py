@@ -113,9 +113,9 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     checkpoint.remove()
     columns = [c for c in ("loss_d", "loss_g", "d_real", "d_fake", "loss_aux_fake", "loss_info") if c in curves]
     run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
-    if "fd_classifier" in curves:
-        scored = curves.dropna(subset=["fd_classifier"])
-        run.log_figure(learning_curves(scored, ["fd_classifier"], f"{name}: fd_classifier during training"), "curves/quality.png")
+    if "train_fd_classifier" in curves:
+        scored = curves.dropna(subset=["train_fd_classifier"])
+        run.log_figure(learning_curves(scored, ["train_fd_classifier"], f"{name}: fd_classifier during training"), "curves/quality.png")
     run.log_file(out_dir / "curves.csv", "curves")
     run.log_metrics({k: v for k, v in summary.items() if v is not None})
     _log_mlflow_model(run, G)

@@ -232,7 +232,7 @@ def train_gan(
                    d_fake=torch.sigmoid(out_f["adv"]).mean().item(), instance_noise=sigma)
         if quality_score is not None and cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
             score = quality_score(sampling_generator())
-            row["fd_classifier"] = score
+            row["train_fd_classifier"] = score  # on eval_samples; the final figure is logged by evaluate
             if score < best["score"]:
                 best = {"score": score, "step": step, "state": copy.deepcopy(sampling_generator().state_dict())}
         rows.append(row)

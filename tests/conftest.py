@@ -19,3 +19,18 @@ def repo() -> Path:
 def raw_params() -> dict:
     """The repository's params.yaml as a fresh mutable mapping."""
     return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+class InterruptAt:
+    """Stands in for the metric logger and raises KeyboardInterrupt at step ``at``, as a killed
+    stage would; used by the resume-after-interruption tests."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def add(self, step, metrics):
+        if step == self.at:
+            raise KeyboardInterrupt
+
+    def flush(self):
+        pass

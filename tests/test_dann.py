@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import InterruptAt
 
 from genadapt.models.dann import DANN, DANNConfig, grad_reverse
 from genadapt.params import parse_params
@@ -66,17 +67,9 @@ def test_dann_resume_matches_uninterrupted(raw_params, tmp_path):
     data, cpu = _tiny_pair(), torch.device("cpu")
     reference, _ = train_mode("dann", cfg, data, cpu, seed=0)
 
-    class Interrupt:
-        def add(self, step, metrics):
-            if step == 8:
-                raise KeyboardInterrupt
-
-        def flush(self):
-            pass
-
     checkpoint = Checkpointer(tmp_path / "dann.ckpt", "fp", every=5)
     with pytest.raises(KeyboardInterrupt):
-        train_mode("dann", cfg, data, cpu, seed=0, metrics=Interrupt(), checkpoint=checkpoint)
+        train_mode("dann", cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint)
     resumed, _ = train_mode("dann", cfg, data, cpu, seed=0, checkpoint=checkpoint)
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)

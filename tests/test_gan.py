@@ -3,6 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from conftest import InterruptAt
 
 from genadapt.models.gan import Discriminator, GANConfig, Generator
 from genadapt.params import GAN_MODELS, parse_params
@@ -79,17 +80,9 @@ def test_gan_resume_reproduces_uninterrupted_weights(raw_params, tmp_path):
     data, cpu = _data("acgan"), torch.device("cpu")
     reference, _, _ = train_gan("acgan", cfg, data, cpu, seed=0)
 
-    class Interrupt:
-        def add(self, step, metrics):
-            if step == 7:
-                raise KeyboardInterrupt
-
-        def flush(self):
-            pass
-
     checkpoint = Checkpointer(tmp_path / "gan.ckpt", "fp", every=4)
     with pytest.raises(KeyboardInterrupt):
-        train_gan("acgan", cfg, data, cpu, seed=0, metrics=Interrupt(), checkpoint=checkpoint)
+        train_gan("acgan", cfg, data, cpu, seed=0, metrics=InterruptAt(7), checkpoint=checkpoint)
     resumed, curves, _ = train_gan("acgan", cfg, data, cpu, seed=0, checkpoint=checkpoint)
     assert curves["step"].tolist() == list(range(1, 10))
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import InterruptAt
 
 from genadapt.data.prepared import PreparedSplit
 from genadapt.errors import PipelineError
@@ -82,20 +83,6 @@ def test_identity_reconstruction_has_zero_mse():
     assert reconstruction_mse(Identity(), images, torch.device("cpu")) == 0
 
 
-class _Interrupt:
-    """Stands in for the metric logger and interrupts training after ``at`` steps."""
-
-    def __init__(self, at: int):
-        self.at = at
-
-    def add(self, step, metrics):
-        if step == self.at:
-            raise KeyboardInterrupt
-
-    def flush(self):
-        pass
-
-
 def test_resume_after_interruption_reproduces_uninterrupted_weights(raw_params, tmp_path):
     params = _tiny_params(raw_params, steps=25, kl_anneal_steps=10)
     images = np.random.default_rng(1).integers(0, 255, (40, 16, 16, 3), dtype=np.uint8)
@@ -105,7 +92,7 @@ def test_resume_after_interruption_reproduces_uninterrupted_weights(raw_params, 
 
     checkpoint = Checkpointer(tmp_path / "vae.ckpt", "fp", every=10)
     with pytest.raises(KeyboardInterrupt):
-        train_vae(params.vae, split, cpu, seed=0, metrics=_Interrupt(at=17), checkpoint=checkpoint)
+        train_vae(params.vae, split, cpu, seed=0, metrics=InterruptAt(17), checkpoint=checkpoint)
     assert torch.load(tmp_path / "vae.ckpt", weights_only=False)["step"] == 10
     resumed, curves = train_vae(params.vae, split, cpu, seed=0, checkpoint=checkpoint)
     assert curves["step"].tolist() == list(range(1, 26))

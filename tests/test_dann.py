@@ -52,25 +52,27 @@ def _tiny_cfg(raw_params, **overrides):
     return parse_params(raw_params).dann
 
 
-@pytest.mark.parametrize("mode", ["source_only", "dann", "cdan_e", "target_only"])
+@pytest.mark.parametrize("mode", ["source_only", "dann", "cdan_e", "dann_st", "target_only"])
 def test_each_mode_trains_a_few_steps(raw_params, mode):
     cfg = _tiny_cfg(raw_params)
     model, curves = train_mode(mode, cfg, _tiny_pair(), torch.device("cpu"), seed=0)
     assert curves["step"].tolist() == list(range(1, 13))
-    assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e"))
+    assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e", "dann_st"))
+    assert ("confident_fraction" in curves) == (mode == "dann_st")
     assert np.isfinite(curves["loss"]).all()
     assert 0.0 <= accuracy(model, _tiny_pair().target_test) <= 1.0
 
 
-def test_dann_resume_matches_uninterrupted(raw_params, tmp_path):
-    cfg = _tiny_cfg(raw_params)
+@pytest.mark.parametrize("mode", ["dann", "dann_st"])
+def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
+    cfg = _tiny_cfg(raw_params, st_threshold=0.0)  # every target example pseudo-labelled
     data, cpu = _tiny_pair(), torch.device("cpu")
-    reference, _ = train_mode("dann", cfg, data, cpu, seed=0)
+    reference, _ = train_mode(mode, cfg, data, cpu, seed=0)
 
-    checkpoint = Checkpointer(tmp_path / "dann.ckpt", "fp", every=5)
+    checkpoint = Checkpointer(tmp_path / f"{mode}.ckpt", "fp", every=5)
     with pytest.raises(KeyboardInterrupt):
-        train_mode("dann", cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint)
-    resumed, _ = train_mode("dann", cfg, data, cpu, seed=0, checkpoint=checkpoint)
+        train_mode(mode, cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint)
+    resumed, _ = train_mode(mode, cfg, data, cpu, seed=0, checkpoint=checkpoint)
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -87,11 +89,23 @@ def test_accuracy_table_is_written(tmp_path):
 
 
 def test_pair_validation(raw_params):
-    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps"}
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps", "channels": 3}
     from genadapt.errors import PipelineError
 
     with pytest.raises(PipelineError, match="dann.pairs.bad: source and target are both 'usps'"):
         parse_params(raw_params)
-    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar"}
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar", "channels": 3}
     with pytest.raises(PipelineError, match="dann.pairs.bad.target: 'cifar' is not one of"):
         parse_params(raw_params)
+
+
+def test_pair_needs_its_channel_count(raw_params):
+    from genadapt.errors import PipelineError
+
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "svhn"}
+    with pytest.raises(PipelineError, match="missing key 'dann.pairs.bad.channels'"):
+        parse_params(raw_params)
+    raw_params["dann"]["pairs"]["bad"]["channels"] = 2
+    with pytest.raises(PipelineError, match="dann.pairs.bad.channels: 2 is not one of 1, 3"):
+        parse_params(raw_params)
+

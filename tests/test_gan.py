@@ -95,3 +95,12 @@ def test_divergence_is_a_clear_error(raw_params):
     cfg = _tiny(raw_params, "dcgan", lr_d=1e30, lr_g=1e30, steps=20, eval_every=0)
     with pytest.raises(PipelineError, match="dcgan: training diverged at step"):
         train_gan("dcgan", cfg, _data("dcgan"), torch.device("cpu"), seed=0)
+
+
+def test_aux_on_fake_switches_what_d_class_head_learns_from(raw_params):
+    """The ACGAN option is wired: fitting D's class head to fakes too changes the trained G."""
+    data, cpu = _data("acgan"), torch.device("cpu")
+    runs = [train_gan("acgan", _tiny(raw_params, "acgan_digits", eval_every=0, aux_on_fake=flag), data, cpu, seed=0)[0]
+            for flag in (False, True)]
+    same = [torch.equal(a, b) for a, b in zip(runs[0].state_dict().values(), runs[1].state_dict().values())]
+    assert not all(same)

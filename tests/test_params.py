@@ -51,3 +51,20 @@ def test_unreadable_params_file(tmp_path):
 def test_unknown_dataset_name(repo):
     with pytest.raises(PipelineError, match="unknown dataset 'cifar'"):
         load_params(repo / "params.yaml").data.get("cifar")
+
+
+def test_presets_replace_dann_pairs_whole_and_reject_unknown_keys(repo, tmp_path):
+    import shutil
+
+    from genadapt.presets import apply_preset
+
+    params_file = tmp_path / "params.yaml"
+    shutil.copy(repo / "params.yaml", params_file)
+    apply_preset(repo / "presets" / "dann_real_cpu.yaml", params_file)
+    pairs = load_params(params_file).dann.pairs
+    assert sorted(pairs) == ["mnist-mnistm", "mnistm-usps", "usps-mnistm"]
+    assert (pairs["usps-mnistm"].source, pairs["usps-mnistm"].target) == ("usps", "mnistm")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vae:\n  no_such_knob: 1\n")
+    with pytest.raises(PipelineError, match="preset: unknown key 'vae.no_such_knob'"):
+        apply_preset(bad, params_file)

@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = [
     "data/prepared/faces/meta.json", "data/prepared/svhn/train_images.npy", "data/prepared/usps/test.csv",
     "models/vae/vae.safetensors", "models/vae/curves.csv", "models/vae/mlflow_run.json",
-    "generated/vae/reconstructions.png", "generated/vae/samples.png", "metrics/vae.json", "reports/index.html",
-    "models/dann/mnist-usps/cdan_e.safetensors", "generated/dann/svhn-mnistm/tsne_dann.png",
+    "generated/vae/reconstructions.png", "generated/vae/samples.png", "generated/vae/latent_tsne.png", "metrics/vae.json",
+    "reports/index.html",
+    "models/dann/mnist-usps/dann_st.safetensors", "generated/dann/svhn-mnistm/tsne_dann.png",
     "generated/dann/usps-svhn/tsne_source_only.png", "metrics/dann/mnistm-usps.json", "metrics/dann_table.json",
     "metrics/dann_table.md",
     "models/classifiers/faces/evaluator.json", "metrics/classifiers/mnistm.json",
@@ -31,7 +32,7 @@ OUTPUTS = [
 ]
 GANS = ["dcgan", "acgan_faces", "acgan_digits", "infogan"]
 DANN_PAIRS = ["svhn-mnistm", "mnistm-usps", "usps-svhn", "mnist-mnistm", "mnist-usps"]
-DANN_MODES = ["source_only", "dann", "cdan_e", "target_only"]
+DANN_MODES = ["source_only", "dann", "dann_st", "target_only"]
 
 
 def _env() -> dict[str, str]:
@@ -168,6 +169,39 @@ def test_gan_runs_metrics_and_logged_model(clone, first_repro):
     latent_dim = json.loads((clone / "models/dcgan/generator.json").read_text())["nz"]
     images = generator(torch.randn(2, latent_dim))
     assert images.shape == (2, 3, 64, 64) and images.abs().max() <= 1
+
+
+def test_report_images_all_exist_and_decode(clone, first_repro):
+    """Every <img> of the report is a PNG that decodes (embedded) or a file that exists beside it."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    html = (clone / "reports/index.html").read_text()
+    sources = re.findall(r"<img src='([^']*)'", html)
+    figures = re.findall(r"<figcaption>([^<]*)</figcaption>", html)
+    assert len(sources) == len(figures) >= 4 + 4 + 2 * len(DANN_PAIRS)  # VAE, one per GAN, t-SNE per pair
+    for src in sources:
+        if src.startswith("data:image/png;base64,"):
+            image = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1], validate=True)))
+            image.load()
+        else:
+            image = Image.open(clone / "reports" / src)
+        assert image.width > 8 and image.height > 8
+    captions = " ".join(figures)
+    assert "t-SNE of test-set latent means, coloured by Smiling" in captions
+    for pair in DANN_PAIRS:
+        assert captions.count(f"{pair}: t-SNE of") == 2, pair  # source-only and DANN
+
+
+def test_dvc_plots_show_renders_every_curve(clone, first_repro):
+    out = clone / "plots_out"
+    _run(["dvc", "plots", "show", "-o", str(out)], clone)
+    page = (out / "index.html").read_text()
+    for curves in ["models/vae/curves.csv"] + [f"models/{gan}/curves.csv" for gan in GANS]:
+        assert curves in page, curves
 
 
 def test_second_repro_reruns_nothing(clone, first_repro):

@@ -27,7 +27,7 @@ SOURCES = {
     "mnistm": ("embedded", "mnistm", "folder"),
     "svhn": ("embedded", "svhn", "folder"),
 }
-DANN_MODES = ("source_only", "dann", "cdan_e", "target_only")  # see genadapt.training.dann
+DANN_MODES = ("source_only", "dann", "cdan_e", "dann_st", "target_only")  # see genadapt.training.dann
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 
 
@@ -78,6 +78,8 @@ class VAEParams:
     checkpoint_every: int = knob(minimum=0)  # steps between resumable checkpoints; 0 disables
     n_reconstructions: int = knob(minimum=1)  # test images shown over their reconstructions
     n_samples: int = knob(minimum=1)  # random samples in the sample grid
+    tsne_by: str = knob()  # test-table column colouring the latent t-SNE: an attribute, or label for digits
+    tsne_points: int = knob(minimum=10)  # test images in the latent t-SNE
     device: str = knob(choices=("auto", "cpu", "cuda"))
 
 
@@ -87,6 +89,7 @@ class ClassifierParams:
     batch_size: int = knob(minimum=1)
     steps: int = knob(minimum=1)
     lr: float = knob(minimum=0.0)  # peak of the one-cycle schedule
+    augment: bool = knob()  # train on shifted, re-contrasted, blurred, noisy views
     device: str = knob(choices=("auto", "cpu", "cuda"))
 
 
@@ -105,6 +108,7 @@ class GANParams:
     n_continuous: int = knob(minimum=0)  # InfoGAN continuous codes; 0 otherwise
     info_weight: float = knob(minimum=0.0)  # InfoGAN mutual-information loss weight
     aux_weight: float = knob(minimum=0.0)  # ACGAN auxiliary classification loss weight
+    aux_on_fake: bool = knob()  # ACGAN: also train D's class head on fakes' intended classes (the original)
     batch_size: int = knob(minimum=2)
     steps: int = knob(minimum=1)  # generator updates
     d_steps: int = knob(minimum=1)  # discriminator updates per generator update
@@ -141,14 +145,14 @@ class EvaluateParams:
 class DomainPair:
     source: str = knob(choices=DIGIT_DATASETS)
     target: str = knob(choices=DIGIT_DATASETS)
+    channels: int = knob(choices=(1, 3))  # both domains in grey or RGB (grey repeated / colour by luminance)
 
 
 @dataclasses.dataclass(frozen=True)
 class DANNParams:
     pairs: dict[str, DomainPair]  # name -> source/target; one train-dann stage per pair
-    modes: list[str]  # any of source_only, dann, cdan_e, target_only
-    image_size: int = knob(minimum=8)  # every pair is brought to this size ...
-    channels: int = knob(choices=(1, 3))  # ... and channel count
+    modes: list[str]  # any of source_only, dann, cdan_e, dann_st, target_only
+    image_size: int = knob(minimum=8)  # every pair is brought to this size (channels are per pair)
     width: int = knob(minimum=1)  # first conv block's channels
     batch_size: int = knob(minimum=2)  # per domain
     steps: int = knob(minimum=1)
@@ -158,6 +162,9 @@ class DANNParams:
     gamma: float = knob(minimum=0.0)  # lambda_p = 2 / (1 + exp(-gamma p)) - 1
     momentum: float = knob(minimum=0.0)
     weight_decay: float = knob(minimum=0.0)
+    st_threshold: float = knob(minimum=0.0)  # dann_st: teacher confidence needed for a pseudo-label
+    st_weight: float = knob(minimum=0.0)  # dann_st: weight of the self-training loss (times lambda_p)
+    st_ema: float = knob(minimum=0.0)  # dann_st: decay of the teacher's moving average
     tsne_points: int = knob(minimum=10)  # test images per domain in the t-SNE plots
     checkpoint_every: int = knob(minimum=0)
     device: str = knob(choices=("auto", "cpu", "cuda"))

@@ -2,7 +2,8 @@
 
     PYTHONPATH=src python -m genadapt.presets presets/smoke.yaml
 
-Every key of the preset must already exist in ``params.yaml``; the result is validated.
+Every key of the preset must already exist in ``params.yaml``, except inside ``dann.pairs``,
+which a preset replaces as a whole (its own list of domain pairs); the result is validated.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from ruamel.yaml import YAML
 from genadapt.errors import PipelineError
 from genadapt.params import parse_params
 
+REPLACED_WHOLE = {"dann.pairs"}  # user-named entries: a preset gives the complete mapping
+
 
 def _merge(target, overrides, prefix: str) -> None:
     for key, value in overrides.items():
         name = f"{prefix}.{key}" if prefix else str(key)
+        if name in REPLACED_WHOLE and key in target:
+            target[key] = value
+            continue
         if key not in target:
             raise PipelineError(f"preset: unknown key {name!r} (not in params.yaml)")
         if isinstance(value, dict):

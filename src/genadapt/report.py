@@ -56,6 +56,8 @@ def vae_section(params: Params, model_dir: Path, generated_dir: Path, metrics_fi
             (f"Top: {params.vae.n_reconstructions} test images; bottom: their reconstructions",
              (Path(generated_dir) / "reconstructions.png").read_bytes()),
             (f"{params.vae.n_samples} random samples from the prior", (Path(generated_dir) / "samples.png").read_bytes()),
+            (f"t-SNE of test-set latent means, coloured by {params.vae.tsne_by}",
+             (Path(generated_dir) / "latent_tsne.png").read_bytes()),
         ],
     )
 

@@ -1,4 +1,5 @@
-"""2-D t-SNE embeddings (scikit-learn) and their two-panel figure: by class and by domain."""
+"""2-D t-SNE embeddings (scikit-learn) and their figures: by class and by domain (DANN), by one
+label or attribute (VAE latent codes)."""
 
 from __future__ import annotations
 
@@ -29,5 +30,20 @@ def tsne_figure(points: np.ndarray, classes: np.ndarray, domains: np.ndarray, do
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def tsne_by_value_figure(points: np.ndarray, values: np.ndarray, name: str, title: str):
+    """One panel, points (N, 2) coloured by an integer column (N,): a 0/1 attribute or a digit class."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    for value in np.unique(values):
+        mask = values == value
+        ax.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6, label=f"{name}={value}",
+                   c=[plt.get_cmap("tab10")(int(value) % 10)])
+    ax.legend(markerscale=3, fontsize="small")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize="medium")
     fig.tight_layout()
     return fig

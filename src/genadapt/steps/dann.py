@@ -33,7 +33,7 @@ def load_pair(params: Params, pair: str, prepared_root: Path) -> PairData:
 
     def domain(name: str, split: str) -> Domain:
         prepared = load_split(prepared_root / name, split)
-        return Domain(to_common_format(prepared.images, cfg.image_size, cfg.channels), prepared.labels)
+        return Domain(to_common_format(prepared.images, cfg.image_size, names.channels), prepared.labels)
 
     return PairData(domain(names.source, "train"), domain(names.source, "test"),
                     domain(names.target, "train"), domain(names.target, "test"))
@@ -43,7 +43,7 @@ def _run_params(params: Params, pair: str, mode: str) -> dict:
     names = params.dann.pairs[pair]
     flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes")}
     return {**flat, "seed": params.seed, "dann.pair": pair, "dann.source": names.source,
-            "dann.target": names.target, "dann.mode": mode}
+            "dann.target": names.target, "dann.channels": names.channels, "dann.mode": mode}
 
 
 def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> tuple[DANN, str]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from genadapt.checkpoints import load_config, load_weights, save_weights
-from genadapt.data.prepared import load_split, read_meta
+from genadapt.data.prepared import PreparedSplit, load_split, read_meta
 from genadapt.errors import PipelineError
-from genadapt.figures import learning_curves, save_grid
+from genadapt.figures import learning_curves, plt, save_grid
 from genadapt.metrics.reconstruction import reconstruction_mse
+from genadapt.metrics.tsne import tsne_2d, tsne_by_value_figure
 from genadapt.models.vae import VAE, VAEConfig
 from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import Params, flatten
@@ -61,13 +63,31 @@ def load_model(model_dir: Path, device: torch.device) -> VAE:
     return load_weights(model, model_dir, NAME).to(device).eval()
 
 
+def _tsne_column(test: PreparedSplit, column: str) -> np.ndarray:
+    """The test-table column (N,) that colours the latent t-SNE; an unknown name is a params error."""
+    if column not in test.table.columns or column == "image_id":
+        known = [c for c in test.table.columns if c != "image_id"]
+        raise PipelineError(f"vae.tsne_by: unknown column {column!r}; this dataset has: {', '.join(known)}")
+    return test.table[column].to_numpy(np.int64)
+
+
+@torch.no_grad()
+def latent_means(model: VAE, images: np.ndarray, device: torch.device, batch_size: int = 250) -> np.ndarray:
+    """Posterior means (N, latent_dim) of images (N, H, W, C) uint8."""
+    means = [model.encode(to_float_images(torch.from_numpy(images[i:i + batch_size])).to(device))[0].cpu()
+             for i in range(0, len(images), batch_size)]
+    return torch.cat(means).numpy()
+
+
 def generate(params: Params, name: str, paths: StagePaths) -> None:
-    """Reconstructions of the first test images and random samples from the prior."""
+    """Reconstructions of the first test images, random samples from the prior, and a t-SNE of
+    the test set's latent codes coloured by ``vae.tsne_by``."""
     cfg = params.vae
     model_dir, data_dir, out_dir = paths.model, paths.data, paths.out
     device = resolve_device(cfg.device)
     model = load_model(model_dir, device)
     test = load_split(data_dir, "test")
+    colour = _tsne_column(test, cfg.tsne_by)
     generator = seed_everything(params.seed)
     with atomic_dir(out_dir) as tmp, torch.no_grad():
         x = to_float_images(torch.from_numpy(test.images[: cfg.n_reconstructions])).to(device)
@@ -75,6 +95,12 @@ def generate(params: Params, name: str, paths: StagePaths) -> None:
         # Row 1: test images; row 2: their reconstructions.
         save_grid(torch.cat([x, recon]), tmp / "reconstructions.png", nrow=len(x))
         save_grid(model.sample(cfg.n_samples, generator), tmp / "samples.png", nrow=8)
+        n = min(cfg.tsne_points, len(test.images))
+        points = tsne_2d(latent_means(model, test.images[:n], device), params.seed)  # (n, 2)
+        fig = tsne_by_value_figure(points, colour[:n], cfg.tsne_by,
+                                   f"VAE latent means of {n} test images, t-SNE, coloured by {cfg.tsne_by}")
+        fig.savefig(tmp / "latent_tsne.png", dpi=90)
+        plt.close(fig)
     run = model_run(model_dir, "generate")
     run.log_dir(out_dir, "generated")
 

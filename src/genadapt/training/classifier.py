@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
 from genadapt.runtime import progress, to_float_images
+from genadapt.training.augment import shift_and_contrast, soften
 from genadapt.training.sampling import EpochSampler
 
 
@@ -21,8 +22,12 @@ def fit_classifier(
     batch_size: int = 64,
     lr: float = 2e-3,
     width: int = 32,
+    augment: bool = False,
 ) -> SmallCNN:
-    """Fit on images (N, H, W, C) uint8 with targets (N,) int classes or (N, K) 0/1 attributes."""
+    """Fit on images (N, H, W, C) uint8 with targets (N,) int classes or (N, K) 0/1 attributes.
+
+    ``augment``: train on random views (small shifts, contrast, blur, noise), so that the
+    classifier also reads generated images, whose details are softer than real ones."""
     device = device or torch.device("cpu")
     n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
     model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel)).to(device)
@@ -30,10 +35,14 @@ def fit_classifier(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(targets)
     sampler = EpochSampler(len(images), batch_size, int(torch.randint(0, 2**31, (1,), generator=generator)))
+    views = torch.Generator().manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
     model.train()
     for step in progress(range(1, steps + 1), desc="train classifier"):
         idx = sampler.indices(step)
-        logits = model(to_float_images(x_all[idx]).to(device))
+        x = to_float_images(x_all[idx]).to(device)  # (B, C, H, W)
+        if augment:
+            x = soften(shift_and_contrast(x, views, shift=0.0625), views)
+        logits = model(x)
         y = y_all[idx].to(device)
         loss = F.binary_cross_entropy_with_logits(logits, y.float()) if multilabel else F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)

@@ -8,6 +8,11 @@
   sees the multilinear map of features and (detached) class probabilities, and each example's
   domain loss is weighted by 1 + exp(-entropy) of its prediction, normalised per domain, so
   confident (transferable) examples dominate the alignment. Same schedules as DANN.
+- ``dann_st``: DANN plus self-training on confident target predictions, mean-teacher style
+  (Tarvainen & Valpola 2017; French et al. 2018): an exponential moving average of the network
+  (the teacher) labels each clean target batch; the student, seeing the same images randomly
+  shifted and re-contrasted, learns the labels the teacher gives with probability >=
+  ``st_threshold``, weighted by ``st_weight`` * lambda_p. The teacher is the model tested.
 - ``target_only``: labelled target only (the upper bound).
 
 Every mode is tested on the target's test split, which no mode trains on.
@@ -22,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from genadapt.errors import PipelineError
 from genadapt.models.dann import DANN, DANNConfig
@@ -29,6 +35,7 @@ from genadapt.params import DANN_MODES as MODES
 from genadapt.params import DANNParams
 from genadapt.runtime import progress, to_float_images
 from genadapt.tracking import MetricBuffer
+from genadapt.training.augment import shift_and_contrast
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
 
@@ -73,6 +80,10 @@ def train_mode(
     model = DANN(DANNConfig(channels=channels, image_size=size, width=cfg.width)).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     stateful = {"model": model, "optimizer": optimizer}
+    teacher = None
+    if mode == "dann_st":
+        teacher = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.st_ema), use_buffers=True)
+        stateful["teacher"] = teacher
     done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
     rows = extra.get("curves", [])
 
@@ -81,7 +92,7 @@ def train_mode(
     x_tgt = torch.from_numpy(data.target_train.images)  # unlabelled for the adaptation modes
     lab_sampler = EpochSampler(len(x_lab), cfg.batch_size, seed)
     tgt_sampler = EpochSampler(len(x_tgt), cfg.batch_size, seed + 1)
-    adapt = mode in ("dann", "cdan_e")
+    adapt = mode in ("dann", "cdan_e", "dann_st")
     model.train()
     for step in progress(range(done + 1, cfg.steps + 1), desc=f"train {mode}", initial=done, total=cfg.steps):
         p = (step - 1) / cfg.steps
@@ -93,6 +104,10 @@ def train_mode(
         row = {"step": step, "lr": lr}
         if adapt:
             xt = to_float_images(x_tgt[tgt_sampler.indices(step)]).to(device)
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_probs = F.softmax(teacher.module(xt)[1], dim=1)  # (B, K) on the clean view
+                xt = shift_and_contrast(xt, generator)
             # One pass over source + target so BatchNorm sees both domains: (2B, C, S, S).
             features, logits, domain_logits = model(torch.cat([xs, xt]), lam)
             n = len(xs)
@@ -109,6 +124,12 @@ def train_mode(
                 loss_dom = F.binary_cross_entropy_with_logits(domain_logits, domain_target)
             loss = loss_cls + loss_dom  # the reversal layer turns + into the min-max game
             row.update(loss_domain=loss_dom.item(), grl_lambda=lam)
+            if teacher is not None:
+                confidence, pseudo = teacher_probs.max(1)
+                confident = (confidence >= cfg.st_threshold).float()  # (B,)
+                loss_st = (F.cross_entropy(logits[n:], pseudo, reduction="none") * confident).mean()
+                loss = loss + cfg.st_weight * lam * loss_st
+                row.update(loss_self_training=loss_st.item(), confident_fraction=confident.mean().item())
         else:
             _, logits, _ = model(xs)
             loss_cls = F.cross_entropy(logits, ys)
@@ -118,6 +139,8 @@ def train_mode(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if teacher is not None:
+            teacher.update_parameters(model)
         row.update(loss=loss.item(), loss_class=loss_cls.item())
         rows.append(row)
         if metrics is not None:
@@ -126,7 +149,8 @@ def train_mode(
             checkpoint.maybe_save(step, stateful, generator, {"curves": rows})
     if metrics is not None:
         metrics.flush()
-    return model.eval(), pd.DataFrame(rows)
+    final = teacher.module if teacher is not None else model
+    return final.eval(), pd.DataFrame(rows)
 
 
 @torch.no_grad()

@@ -4,6 +4,10 @@
   (real/fake targets swapped with probability ``label_flip``) for D.
 - Instance noise: Gaussian noise on both real and fake inputs of D, annealed linearly to 0.
 - ``d_steps`` discriminator updates per generator update.
+- ACGAN: D's class head learns from real images only unless ``aux_on_fake`` (the original ACGAN,
+  which also fits it to the fakes' intended classes). Fitting it to early, unrealistic fakes
+  lets G satisfy the head with class cues that real digits do not have; on the embedded MNIST-M
+  the intended-class accuracy after 1500 steps was 0.30 with it and 0.73 without.
 - An exponential moving average of G's weights (``torch.optim.swa_utils``) used for sampling.
 - Every ``eval_every`` steps a cheap quality score (a callable, e.g. the Frechet distance in an
   evaluator classifier's feature space) is computed on the EMA generator, and the best
@@ -193,7 +197,7 @@ def train_gan(
             with autocast:
                 out_f = D_train(fake + to_device(noise_f))
                 loss_fake = F.binary_cross_entropy_with_logits(out_f["adv"].float(), t_fake.to(device))
-                if kind == "acgan":
+                if kind == "acgan" and cfg.aux_on_fake:
                     loss_fake = loss_fake + cfg.aux_weight * F.cross_entropy(out_f["class"].float(), latent.classes.to(device))
             loss_fake.backward()
             opt_d.step()

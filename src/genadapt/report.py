@@ -134,8 +134,12 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
             path = Path(figures_root) / pair / f"tsne_{mode}.png"
             if path.exists():
                 figures.append((f"{pair}: t-SNE of {mode} features (left by class, right by domain)", path.read_bytes()))
+    def label(pair: str) -> str:  # the pair's input format, from params
+        known = params.dann.pairs.get(pair)
+        return f"{pair} ({'grey' if known.channels == 1 else 'RGB'})" if known else pair
+
     rows = "".join(
-        f"<tr><td>{html.escape(pair)}</td>" + "".join(f"<td>{row[m]:.3f}</td>" for m in modes)
+        f"<tr><td>{html.escape(label(pair))}</td>" + "".join(f"<td>{row[m]:.3f}</td>" for m in modes)
         + f"<td>{row['target_test_n']}</td></tr>"
         for pair, row in table.items()
     )
@@ -146,7 +150,8 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
         metrics=metrics,
         metric_notes=notes,
         html_table=(
-            "<p>Target test accuracy: source_only is the lower bound, target_only the upper bound.</p>"
+            "<p>Target test accuracy: source_only is the lower bound, target_only the upper bound; dann is "
+            "DANN, dann_st DANN plus mean-teacher self-training, cdan_e CDAN+E.</p>"
             f"<table>{header}{rows}</table>"
         ),
         figures=figures,

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import InterruptAt
@@ -89,12 +90,12 @@ def test_accuracy_table_is_written(tmp_path):
 
 
 def test_pair_validation(raw_params):
-    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps", "channels": 3}
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps", "channels": 3, "invert_source": False}
     from genadapt.errors import PipelineError
 
     with pytest.raises(PipelineError, match="dann.pairs.bad: source and target are both 'usps'"):
         parse_params(raw_params)
-    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar", "channels": 3}
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar", "channels": 3, "invert_source": False}
     with pytest.raises(PipelineError, match="dann.pairs.bad.target: 'cifar' is not one of"):
         parse_params(raw_params)
 
@@ -109,3 +110,25 @@ def test_pair_needs_its_channel_count(raw_params):
     with pytest.raises(PipelineError, match="dann.pairs.bad.channels: 2 is not one of 1, 3"):
         parse_params(raw_params)
 
+
+
+def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, tmp_path):
+    from genadapt.data.prepared import PreparedSplit, write_prepared
+    from genadapt.steps.dann import load_pair
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"image_id": [f"{i}.png" for i in range(6)], "label": np.arange(6)})
+    for name, channels in (("mnist", 1), ("mnistm", 3)):
+        splits = {split: PreparedSplit(rng.integers(0, 256, (6, 32, 32, channels), dtype=np.uint8), table)
+                  for split in ("train", "test")}
+        (tmp_path / name).mkdir()
+        write_prepared(tmp_path / name, name, "embedded", "digits", splits)
+    raw_params["dann"]["pairs"] = {"m": {"source": "mnist", "target": "mnistm", "channels": 3, "invert_source": False}}
+    plain = load_pair(parse_params(raw_params), "m", tmp_path)
+    raw_params["dann"]["pairs"]["m"]["invert_source"] = True
+    inverted = load_pair(parse_params(raw_params), "m", tmp_path)
+    assert len(inverted.source_train.images) == 12 and np.array_equal(inverted.source_train.labels, np.tile(np.arange(6), 2))
+    assert np.array_equal(inverted.source_train.images[:6], plain.source_train.images)
+    assert np.array_equal(inverted.source_train.images[6:], 255 - plain.source_train.images)
+    for split in ("source_test", "target_train", "target_test"):  # only the source's training split changes
+        assert np.array_equal(getattr(inverted, split).images, getattr(plain, split).images)

@@ -146,6 +146,7 @@ class DomainPair:
     source: str = knob(choices=DIGIT_DATASETS)
     target: str = knob(choices=DIGIT_DATASETS)
     channels: int = knob(choices=(1, 3))  # both domains in grey or RGB (grey repeated / colour by luminance)
+    invert_source: bool  # also train on the source's negatives (digits dark on light as well as light on dark)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,6 +36,7 @@ def _merge(target, overrides, prefix: str) -> None:
 
 def apply_preset(preset: Path, params_file: Path = Path("params.yaml")) -> None:
     yaml = YAML()  # round-trip mode: comments and key order survive
+    yaml.width = 4096  # keep flow mappings such as a DANN pair on one line
     params = yaml.load(params_file.read_text())
     overrides = yaml.load(Path(preset).read_text()) or {}
     _merge(params, overrides, "")

@@ -136,7 +136,9 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
                 figures.append((f"{pair}: t-SNE of {mode} features (left by class, right by domain)", path.read_bytes()))
     def label(pair: str) -> str:  # the pair's input format, from params
         known = params.dann.pairs.get(pair)
-        return f"{pair} ({'grey' if known.channels == 1 else 'RGB'})" if known else pair
+        if not known:
+            return pair
+        return f"{pair} ({'grey' if known.channels == 1 else 'RGB'}{', source + negatives' if known.invert_source else ''})"
 
     rows = "".join(
         f"<tr><td>{html.escape(label(pair))}</td>" + "".join(f"<td>{row[m]:.3f}</td>" for m in modes)

@@ -35,7 +35,14 @@ def load_pair(params: Params, pair: str, prepared_root: Path) -> PairData:
         prepared = load_split(prepared_root / name, split)
         return Domain(to_common_format(prepared.images, cfg.image_size, names.channels), prepared.labels)
 
-    return PairData(domain(names.source, "train"), domain(names.source, "test"),
+    source_train = domain(names.source, "train")
+    if names.invert_source:
+        # MNIST and USPS draw every digit in one polarity; MNIST-M and SVHN show both. Adding the
+        # negatives (2N images) keeps the classifier from tying digits to one polarity, a bias
+        # that aligning features does not undo.
+        source_train = Domain(np.concatenate([source_train.images, 255 - source_train.images]),
+                              np.concatenate([source_train.labels, source_train.labels]))
+    return PairData(source_train, domain(names.source, "test"),
                     domain(names.target, "train"), domain(names.target, "test"))
 
 
@@ -43,7 +50,8 @@ def _run_params(params: Params, pair: str, mode: str) -> dict:
     names = params.dann.pairs[pair]
     flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes")}
     return {**flat, "seed": params.seed, "dann.pair": pair, "dann.source": names.source,
-            "dann.target": names.target, "dann.channels": names.channels, "dann.mode": mode}
+            "dann.target": names.target, "dann.channels": names.channels,
+            "dann.invert_source": names.invert_source, "dann.mode": mode}
 
 
 def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> tuple[DANN, str]:

@@ -30,6 +30,7 @@ def fit_classifier(
     classifier also reads generated images, whose details are softer than real ones."""
     device = device or torch.device("cpu")
     n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
+    torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))  # the initial weights
     model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)

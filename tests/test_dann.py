@@ -111,7 +111,6 @@ def test_pair_needs_its_channel_count(raw_params):
         parse_params(raw_params)
 
 
-
 def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, tmp_path):
     from genadapt.data.prepared import PreparedSplit, write_prepared
     from genadapt.steps.dann import load_pair

@@ -9,8 +9,8 @@
   lets G satisfy the head with class cues that real digits do not have; on the embedded MNIST-M
   the intended-class accuracy after 1500 steps was 0.30 with it and 0.73 without. On the
   embedded faces' Smiling it is the other way round (a two-valued attribute that real faces show
-  plainly): without it the generated faces' Smiling accuracy swung between 0.62 and 0.90 from one
-  250-step evaluation to the next up to step 1500; with it, 0.92 at steps 1250 and 1500.
+  plainly): without it the generated faces' Smiling accuracy swung between 0.62 and 0.92 from one
+  evaluation (every 100-250 steps) to the next up to step 1500; with it, 0.92 at steps 1250 and 1500.
 - An exponential moving average of G's weights (``torch.optim.swa_utils``) used for sampling.
 - Every ``eval_every`` steps a cheap quality score (a callable, e.g. the Frechet distance in an
   evaluator classifier's feature space) is computed on the EMA generator, and the best

@@ -10,7 +10,7 @@ from genadapt.models.dann import DANN, DANNConfig, grad_reverse
 from genadapt.params import parse_params
 from genadapt.steps.dann import accuracy_table, markdown_table
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.dann import Domain, PairData, accuracy, grl_lambda, learning_rate, train_mode
+from genadapt.training.dann import Domain, PairData, accuracy, class_balance_loss, grl_lambda, learning_rate, train_mode
 
 
 def test_gradient_reversal_flips_and_scales():
@@ -26,6 +26,16 @@ def test_schedules_follow_the_paper(raw_params):
     assert grl_lambda(0.0, 10.0) == 0.0 and grl_lambda(1.0, 10.0) == pytest.approx(0.99991, abs=1e-4)
     assert learning_rate(0.0, cfg) == cfg.lr
     assert learning_rate(1.0, cfg) == pytest.approx(cfg.lr / (1 + cfg.lr_alpha) ** cfg.lr_beta)
+
+
+def test_class_balance_is_zero_when_balanced_and_log_k_when_collapsed():
+    balanced = torch.zeros(8, 10)  # every prediction uniform
+    assert class_balance_loss(balanced).item() == pytest.approx(0.0, abs=1e-6)
+    one_each = torch.eye(10) * 50  # confident, one image per class: the mean is uniform
+    assert class_balance_loss(one_each).item() == pytest.approx(0.0, abs=1e-6)
+    collapsed = torch.zeros(8, 10)
+    collapsed[:, 3] = 50  # every image confidently class 3
+    assert class_balance_loss(collapsed).item() == pytest.approx(np.log(10), abs=1e-4)
 
 
 def test_shapes():

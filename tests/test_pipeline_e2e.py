@@ -238,7 +238,9 @@ SHARED = REPO.parent / "shared" / "data"
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"real datasets folder {SHARED} is absent")
 def test_smoke_pipeline_on_real_data(tmp_path):
-    """The smoke preset with CelebA faces and the real MNIST / USPS / MNIST-M (SVHN stays embedded)."""
+    """The smoke preset on CelebA faces and the real MNIST / USPS / MNIST-M, through one branch of
+    each kind: the VAE, the ACGAN conditioned on a CelebA attribute, a DANN pair. (The embedded
+    smoke run above covers every stage; this one covers reading the published layouts.)"""
     clone = _make_clone(tmp_path / "repo", ["presets/smoke.yaml", "presets/real_data.yaml"])
     from ruamel.yaml import YAML
 
@@ -251,11 +253,15 @@ def test_smoke_pipeline_on_real_data(tmp_path):
     with (clone / "params.yaml").open("w") as fh:
         yaml_rt.dump(params, fh)
     _commit(clone, "real data")
-    log = _run(["dvc", "repro"], clone)
+    log = _run(["dvc", "repro", "prepare-data@mnist", "evaluate-vae", "generate-acgan_faces", "train-dann@mnistm-usps"], clone)
+    assert {"prepare-data@faces", "prepare-data@mnist", "prepare-data@usps", "prepare-data@mnistm", "evaluate-vae",
+            "train-classifier@faces", "train-acgan_faces", "generate-acgan_faces", "train-dann@mnistm-usps"} <= _ran_stages(log)
     assert "prepared faces (celeba): train=4591, test=660" in log
     assert "prepared mnistm (mnistm): train=20000, test=9001, image shape (32, 32, 3)" in log
     meta = json.loads((clone / "data/prepared/usps/meta.json").read_text())
     assert meta["source"] == "usps" and meta["splits"] == {"train": 7291, "test": 2007}
     metrics = json.loads((clone / "metrics/vae.json").read_text())
     assert metrics["test_n"] == 660 and 0 < metrics["test_mse"] < 0.25
-    assert (clone / "reports/index.html").is_file()
+    assert (clone / "generated/acgan_faces/pairs.png").is_file()
+    dann = json.loads((clone / "metrics/dann/mnistm-usps.json").read_text())
+    assert dann["target_test_n"] == 2007 and all(0 <= dann[m] <= 1 for m in DANN_MODES)

@@ -166,6 +166,7 @@ class DANNParams:
     st_threshold: float = knob(minimum=0.0)  # dann_st: teacher confidence needed for a pseudo-label
     st_weight: float = knob(minimum=0.0)  # dann_st: weight of the self-training loss (times lambda_p)
     st_ema: float = knob(minimum=0.0)  # dann_st: decay of the teacher's moving average
+    st_class_balance: float = knob(minimum=0.0)  # dann_st: weight of the class-balance term (times lambda_p)
     tsne_points: int = knob(minimum=10)  # test images per domain in the t-SNE plots
     checkpoint_every: int = knob(minimum=0)
     device: str = knob(choices=("auto", "cpu", "cuda"))

@@ -66,10 +66,10 @@ def _tiny_cfg(raw_params, **overrides):
 @pytest.mark.parametrize("mode", ["source_only", "dann", "cdan_e", "dann_st", "target_only"])
 def test_each_mode_trains_a_few_steps(raw_params, mode):
     cfg = _tiny_cfg(raw_params)
-    model, curves = train_mode(mode, cfg, _tiny_pair(), torch.device("cpu"), seed=0)
+    model, curves = train_mode(mode, cfg, _tiny_pair(), torch.device("cpu"), seed=0, class_balance=1.0)
     assert curves["step"].tolist() == list(range(1, 13))
     assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e", "dann_st"))
-    assert ("confident_fraction" in curves) == (mode == "dann_st")
+    assert ("confident_fraction" in curves) == ("loss_class_balance" in curves) == (mode == "dann_st")
     assert np.isfinite(curves["loss"]).all()
     assert 0.0 <= accuracy(model, _tiny_pair().target_test) <= 1.0
 
@@ -78,12 +78,12 @@ def test_each_mode_trains_a_few_steps(raw_params, mode):
 def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
     cfg = _tiny_cfg(raw_params, st_threshold=0.0)  # every target example pseudo-labelled
     data, cpu = _tiny_pair(), torch.device("cpu")
-    reference, _ = train_mode(mode, cfg, data, cpu, seed=0)
+    reference, _ = train_mode(mode, cfg, data, cpu, seed=0, class_balance=1.0)
 
     checkpoint = Checkpointer(tmp_path / f"{mode}.ckpt", "fp", every=5)
     with pytest.raises(KeyboardInterrupt):
-        train_mode(mode, cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint)
-    resumed, _ = train_mode(mode, cfg, data, cpu, seed=0, checkpoint=checkpoint)
+        train_mode(mode, cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint, class_balance=1.0)
+    resumed, _ = train_mode(mode, cfg, data, cpu, seed=0, checkpoint=checkpoint, class_balance=1.0)
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -100,12 +100,12 @@ def test_accuracy_table_is_written(tmp_path):
 
 
 def test_pair_validation(raw_params):
-    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps", "channels": 3, "invert_source": False}
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps", "channels": 3, "invert_source": False, "class_balance": 1.0}
     from genadapt.errors import PipelineError
 
     with pytest.raises(PipelineError, match="dann.pairs.bad: source and target are both 'usps'"):
         parse_params(raw_params)
-    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar", "channels": 3, "invert_source": False}
+    raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar", "channels": 3, "invert_source": False, "class_balance": 1.0}
     with pytest.raises(PipelineError, match="dann.pairs.bad.target: 'cifar' is not one of"):
         parse_params(raw_params)
 
@@ -132,7 +132,8 @@ def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, 
                   for split in ("train", "test")}
         (tmp_path / name).mkdir()
         write_prepared(tmp_path / name, name, "embedded", "digits", splits)
-    raw_params["dann"]["pairs"] = {"m": {"source": "mnist", "target": "mnistm", "channels": 3, "invert_source": False}}
+    raw_params["dann"]["pairs"] = {
+        "m": {"source": "mnist", "target": "mnistm", "channels": 3, "invert_source": False, "class_balance": 1.0}}
     plain = load_pair(parse_params(raw_params), "m", tmp_path)
     raw_params["dann"]["pairs"]["m"]["invert_source"] = True
     inverted = load_pair(parse_params(raw_params), "m", tmp_path)

@@ -147,6 +147,9 @@ class DomainPair:
     target: str = knob(choices=DIGIT_DATASETS)
     channels: int = knob(choices=(1, 3))  # both domains in grey or RGB (grey repeated / colour by luminance)
     invert_source: bool  # also train on the source's negatives (digits dark on light as well as light on dark)
+    # dann_st: weight of the class-balance term (times lambda_p), which assumes the target's classes
+    # are about equally frequent: 0 for real USPS and SVHN, whose classes are not.
+    class_balance: float = knob(minimum=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +169,6 @@ class DANNParams:
     st_threshold: float = knob(minimum=0.0)  # dann_st: teacher confidence needed for a pseudo-label
     st_weight: float = knob(minimum=0.0)  # dann_st: weight of the self-training loss (times lambda_p)
     st_ema: float = knob(minimum=0.0)  # dann_st: decay of the teacher's moving average
-    st_class_balance: float = knob(minimum=0.0)  # dann_st: weight of the class-balance term (times lambda_p)
     tsne_points: int = knob(minimum=10)  # test images per domain in the t-SNE plots
     checkpoint_every: int = knob(minimum=0)
     device: str = knob(choices=("auto", "cpu", "cuda"))

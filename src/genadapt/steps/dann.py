@@ -51,7 +51,7 @@ def _run_params(params: Params, pair: str, mode: str) -> dict:
     flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes")}
     return {**flat, "seed": params.seed, "dann.pair": pair, "dann.source": names.source,
             "dann.target": names.target, "dann.channels": names.channels,
-            "dann.invert_source": names.invert_source, "dann.mode": mode}
+            "dann.invert_source": names.invert_source, "dann.class_balance": names.class_balance, "dann.mode": mode}
 
 
 def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> tuple[DANN, str]:
@@ -70,7 +70,7 @@ def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> t
     run = ModelRun(run_id)
     try:
         model, curves = train_mode(mode, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
-                                   checkpoint.with_extra(run_id=run_id))
+                                   checkpoint.with_extra(run_id=run_id), params.dann.pairs[pair].class_balance)
     except PipelineError:
         run.fail()
         raise

@@ -13,10 +13,10 @@
   (the teacher) labels each clean target batch; the student, seeing the same images randomly
   shifted and re-contrasted, learns the labels the teacher gives with probability >=
   ``st_threshold``, weighted by ``st_weight`` * lambda_p. A class-balance term (French et al.),
-  KL(mean student prediction on the target batch || uniform) weighted by ``st_class_balance`` *
-  lambda_p (per pair, ``class_balance``), keeps confident mistakes from pulling many target images into one class (real MNIST
-  -> MNIST-M, 2400 steps: 1970 of 9001 test digits predicted 8 without it, 1218 with it; target
-  accuracy 0.763 -> 0.803). It assumes balanced target classes: on real MNIST-M -> USPS (USPS has
+  KL(mean student prediction on the target batch || uniform) weighted by the pair's
+  ``class_balance`` * lambda_p, keeps confident mistakes from pulling many target images into one
+  class (real MNIST -> MNIST-M, 2400 steps: 1970 of 9001 test digits predicted 8 without it, 1218
+  with it; target accuracy 0.763 -> 0.803). It assumes balanced target classes: on real MNIST-M -> USPS (USPS has
   twice as many 0s as 8s) it cost 0.930 -> 0.781. The teacher is the model tested.
 - ``target_only``: labelled target only (the upper bound).
 

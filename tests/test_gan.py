@@ -104,3 +104,22 @@ def test_aux_on_fake_switches_what_d_class_head_learns_from(raw_params):
             for flag in (False, True)]
     same = [torch.equal(a, b) for a, b in zip(runs[0].state_dict().values(), runs[1].state_dict().values())]
     assert not all(same)
+
+
+def test_channels_last_changes_the_memory_format_not_the_result(raw_params):
+    """channels_last only reorders memory: a few steps give the same weights up to float rounding."""
+    data, cpu = _data("acgan"), torch.device("cpu")
+    runs = [train_gan("acgan", _tiny(raw_params, "acgan_digits", steps=3, eval_every=0, channels_last=flag), data, cpu, seed=0)[0]
+            for flag in (False, True)]
+    for (name, a), b in zip(runs[0].state_dict().items(), runs[1].state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-3, atol=1e-4), name
+
+
+def test_two_d_steps_per_g_step_train(raw_params):
+    """With d_steps > 1 only the last D round's fakes carry G's graph; training still runs and moves G."""
+    cfg = _tiny(raw_params, "dcgan", steps=3, eval_every=0, d_steps=2)
+    G, curves, _ = train_gan("dcgan", cfg, _data("dcgan"), torch.device("cpu"), seed=0)
+    torch.manual_seed(0)  # train_gan's initial weights
+    untrained = Generator(gan_config(cfg, "dcgan", 0))
+    assert len(curves) == 3 and curves["loss_g"].notna().all()
+    assert not torch.equal(G.net[0].weight, untrained.net[0].weight)

@@ -23,15 +23,18 @@ def fit_classifier(
     lr: float = 2e-3,
     width: int = 32,
     augment: bool = False,
+    channels_last: bool = False,
 ) -> SmallCNN:
     """Fit on images (N, H, W, C) uint8 with targets (N,) int classes or (N, K) 0/1 attributes.
 
     ``augment``: train on random views (small shifts, contrast, blur, noise), so that the
-    classifier also reads generated images, whose details are softer than real ones."""
+    classifier also reads generated images, whose details are softer than real ones.
+    ``channels_last``: train in channels-last memory format (faster on the CPU and CUDA)."""
     device = device or torch.device("cpu")
     n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))  # the initial weights
-    model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel)).to(device)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel)).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(targets)
@@ -43,7 +46,7 @@ def fit_classifier(
         x = to_float_images(x_all[idx]).to(device)  # (B, C, H, W)
         if augment:
             x = soften(shift_and_contrast(x, views, shift=0.0625), views)
-        logits = model(x)
+        logits = model(x.contiguous(memory_format=fmt))
         y = y_all[idx].to(device)
         loss = F.binary_cross_entropy_with_logits(logits, y.float()) if multilabel else F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)

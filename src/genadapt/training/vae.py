@@ -47,7 +47,8 @@ def train_vae(
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)  # reparameterisation noise
-    model = VAE(vae_config(cfg, train.images)).to(device)
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = VAE(vae_config(cfg, train.images)).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     stateful = {"model": model, "optimizer": optimizer}
     done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
@@ -57,7 +58,7 @@ def train_vae(
     sampler = EpochSampler(len(images), cfg.batch_size, seed)
     model.train()
     for step in progress(range(done + 1, cfg.steps + 1), desc="train vae", initial=done, total=cfg.steps):
-        x = to_float_images(images[sampler.indices(step)]).to(device)  # (B, C, H, W)
+        x = to_float_images(images[sampler.indices(step)]).to(device, memory_format=fmt)  # (B, C, H, W)
         recon, mu, logvar = model(x, generator)
         beta = kl_weight_at(cfg, step)
         loss, recon_term, kl = vae_loss(recon, x, mu, logvar, beta)

@@ -55,8 +55,8 @@ def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
 
 
 def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
-    """pytorch/examples DCGAN style (plus the ACGAN auxiliary / InfoGAN code losses): G's update
-    scores the fakes that D was just trained on; the same memory format as the pipeline."""
+    """pytorch/examples DCGAN style (plus the ACGAN auxiliary / InfoGAN code losses), with the
+    pipeline's fresh fakes for G's update and its memory format."""
     torch.manual_seed(0)
     net = gan_config(cfg, kind, data.n_classes)
     G, D = Generator(net), Discriminator(net)
@@ -95,7 +95,8 @@ def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        out = D(fake)
+        z, extra = latent()
+        out = D(G(z))
         loss_g = F.binary_cross_entropy_with_logits(out["adv"], ones)
         if kind == "acgan":
             loss_g = loss_g + F.cross_entropy(out["class"], extra["y"])

@@ -116,7 +116,7 @@ def test_channels_last_changes_the_memory_format_not_the_result(raw_params):
 
 
 def test_two_d_steps_per_g_step_train(raw_params):
-    """With d_steps > 1 only the last D round's fakes carry G's graph; training still runs and moves G."""
+    """d_steps > 1 runs several D rounds per G update, and G still learns."""
     cfg = _tiny(raw_params, "dcgan", steps=3, eval_every=0, d_steps=2)
     G, curves, _ = train_gan("dcgan", cfg, _data("dcgan"), torch.device("cpu"), seed=0)
     torch.manual_seed(0)  # train_gan's initial weights

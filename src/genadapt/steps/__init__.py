@@ -26,10 +26,13 @@ class StagePaths:
 
 
 def model_steps(name: str) -> ModuleType:
-    from genadapt.steps import gan, vae
-
+    # Imported on demand: a GAN stage need not pay for the VAE's t-SNE (scikit-learn) imports.
     if name == "vae":
+        from genadapt.steps import vae
+
         return vae
     if name in GAN_MODELS:
+        from genadapt.steps import gan
+
         return gan
     raise PipelineError(f"unknown model {name!r}; choose one of vae, {', '.join(GAN_MODELS)}")

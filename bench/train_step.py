@@ -11,7 +11,11 @@ GAN rows switch off the algorithmic extras that the reference does not have (sof
 labels, instance noise, EMA, periodic quality scoring), so the ratio measures the loop's
 infrastructure; the ``+extras`` row shows the cost of the defaults for information.
 
-    PYTHONPATH=src python bench/train_step.py [--steps 30] [--repeats 5]
+    PYTHONPATH=src python bench/train_step.py [--steps 50] [--repeats 3]
+
+``--steps`` defaults to twice ``tracking.log_every``, so the pipeline flushes its metric batches
+to MLflow as often per step as in a stage (a last flush at the end of a shorter run would
+over-count them).
 """
 
 from __future__ import annotations
@@ -40,13 +44,14 @@ from genadapt.training.vae import train_vae, vae_config
 
 
 def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
-    """pytorch/examples VAE style: random batches from memory, Adam, loss, step."""
+    """pytorch/examples VAE style: random batches from memory, Adam, loss, step (the pipeline's memory format)."""
     torch.manual_seed(0)
-    model = VAE(vae_config(cfg, images))
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = VAE(vae_config(cfg, images)).to(memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     data = torch.from_numpy(images)
     for _ in range(steps):
-        x = to_float_images(data[torch.randint(0, len(data), (cfg.batch_size,))])
+        x = to_float_images(data[torch.randint(0, len(data), (cfg.batch_size,))]).contiguous(memory_format=fmt)
         recon, mu, logvar = model(x)
         loss, _, _ = vae_loss(recon, x, mu, logvar, cfg.kl_weight)
         optimizer.zero_grad()
@@ -91,7 +96,9 @@ def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
         out_r, out_f = D(real), D(fake.detach())
         loss_d = F.binary_cross_entropy_with_logits(out_r["adv"], ones) + F.binary_cross_entropy_with_logits(out_f["adv"], zeros)
         if kind == "acgan":
-            loss_d = loss_d + F.cross_entropy(out_r["class"], labels[idx]) + F.cross_entropy(out_f["class"], extra["y"])
+            loss_d = loss_d + F.cross_entropy(out_r["class"], labels[idx])
+            if cfg.aux_on_fake:
+                loss_d = loss_d + F.cross_entropy(out_f["class"], extra["y"])
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
@@ -115,11 +122,12 @@ def _timed(fn) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=0, help="default: 2 x tracking.log_every")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="vae,dcgan,acgan_faces,acgan_digits,infogan")
     args = parser.parse_args()
     params = load_params()
+    args.steps = args.steps or 2 * params.tracking.log_every
     store = tempfile.mkdtemp()
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
     cpu = torch.device("cpu")

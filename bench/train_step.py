@@ -36,7 +36,7 @@ from genadapt.data.prepared import PreparedSplit
 from genadapt.models.gan import Discriminator, Generator
 from genadapt.models.vae import VAE, vae_loss
 from genadapt.params import load_params
-from genadapt.runtime import to_float_images
+from genadapt.runtime import memory_format, to_float_images
 from genadapt.tracking import MetricBuffer, ModelRun, start_model_run
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.gan import GANData, gan_config, train_gan
@@ -46,7 +46,7 @@ from genadapt.training.vae import train_vae, vae_config
 def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
     """pytorch/examples VAE style: random batches from memory, Adam, loss, step (the pipeline's memory format)."""
     torch.manual_seed(0)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    fmt = memory_format(cfg.channels_last)
     model = VAE(vae_config(cfg, images)).to(memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     data = torch.from_numpy(images)
@@ -65,7 +65,7 @@ def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
     torch.manual_seed(0)
     net = gan_config(cfg, kind, data.n_classes)
     G, D = Generator(net), Discriminator(net)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    fmt = memory_format(cfg.channels_last)
     G, D = G.to(memory_format=fmt), D.to(memory_format=fmt)
     q = list(D.q_head.parameters()) if D.q_head is not None else []
     opt_d = torch.optim.Adam([p for n, p in D.named_parameters() if not n.startswith("q_head.")], lr=cfg.lr_d, betas=(cfg.beta1, 0.999))

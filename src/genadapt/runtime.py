@@ -34,6 +34,12 @@ def progress(iterable, **kwargs):
     return tqdm(iterable, disable=not sys.stderr.isatty(), dynamic_ncols=True, **kwargs)
 
 
+def memory_format(channels_last: bool) -> torch.memory_format:
+    """The memory format for a model's 4-D weights and image batches: channels-last (NHWC in
+    memory, faster convolutions with oneDNN on the CPU and cuDNN on CUDA) or the default NCHW."""
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
 def to_float_images(batch_uint8: torch.Tensor) -> torch.Tensor:
     """(B, H, W, C) uint8 -> (B, C, H, W) float32 in [0, 1]."""
     return batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
-from genadapt.runtime import progress, to_float_images
+from genadapt.runtime import memory_format, progress, to_float_images
 from genadapt.training.augment import shift_and_contrast, soften
 from genadapt.training.sampling import EpochSampler
 
@@ -33,7 +33,7 @@ def fit_classifier(
     device = device or torch.device("cpu")
     n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))  # the initial weights
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fmt = memory_format(channels_last)
     model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel)).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)

@@ -43,7 +43,7 @@ from genadapt.distributed import World
 from genadapt.errors import PipelineError
 from genadapt.models.gan import Discriminator, GANConfig, Generator
 from genadapt.params import GANParams
-from genadapt.runtime import progress, to_float_images
+from genadapt.runtime import memory_format, progress, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
@@ -152,8 +152,8 @@ def train_gan(
     net_cfg = gan_config(cfg, kind, data.n_classes)
     G, D = Generator(net_cfg).to(device), Discriminator(net_cfg).to(device)
     use_cuda = device.type == "cuda"
-    if cfg.channels_last:
-        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    fmt = memory_format(cfg.channels_last)
+    G, D = G.to(memory_format=fmt), D.to(memory_format=fmt)
     ema = AveragedModel(G, avg_fn=_ema_with_warmup(cfg.ema_decay), use_buffers=True) if cfg.ema_decay else None
     G_train, D_train = G, D
     if world.distributed:
@@ -185,7 +185,7 @@ def train_gan(
     def to_device(x: torch.Tensor) -> torch.Tensor:
         x = x.to(device, non_blocking=True)
         # Image batches (B, C, S, S) in the models' memory format; latent vectors (B, L) as they are.
-        return x.contiguous(memory_format=torch.channels_last) if cfg.channels_last and x.dim() == 4 else x
+        return x.contiguous(memory_format=fmt) if x.dim() == 4 else x
 
     def sampling_generator() -> Generator:
         return ema.module if ema is not None else G

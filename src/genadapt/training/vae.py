@@ -11,7 +11,7 @@ from genadapt.data.prepared import PreparedSplit
 from genadapt.errors import PipelineError
 from genadapt.models.vae import VAE, VAEConfig, vae_loss
 from genadapt.params import VAEParams
-from genadapt.runtime import progress, to_float_images
+from genadapt.runtime import memory_format, progress, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
@@ -47,7 +47,7 @@ def train_vae(
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)  # reparameterisation noise
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    fmt = memory_format(cfg.channels_last)
     model = VAE(vae_config(cfg, train.images)).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     stateful = {"model": model, "optimizer": optimizer}

@@ -80,6 +80,7 @@ class VAEParams:
     n_samples: int = knob(minimum=1)  # random samples in the sample grid
     tsne_by: str = knob()  # test-table column colouring the latent t-SNE: an attribute, or label for digits
     tsne_points: int = knob(minimum=10)  # test images in the latent t-SNE
+    amp: bool  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
     channels_last: bool  # channels-last memory format for the convolutions (faster on CPU and CUDA)
     device: str = knob(choices=("auto", "cpu", "cuda"))
 
@@ -91,6 +92,7 @@ class ClassifierParams:
     steps: int = knob(minimum=1)
     lr: float = knob(minimum=0.0)  # peak of the one-cycle schedule
     augment: bool = knob()  # train on shifted, re-contrasted, blurred, noisy views
+    amp: bool  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
     channels_last: bool  # channels-last memory format for the convolutions (faster on CPU and CUDA)
     device: str = knob(choices=("auto", "cpu", "cuda"))
 
@@ -127,7 +129,7 @@ class GANParams:
     eval_samples: int = knob(minimum=2)
     checkpoint_every: int = knob(minimum=0)
     n_generate: int = knob(minimum=1)  # PNGs written by generate, from fixed seeds
-    amp: bool  # CUDA only: bf16 autocast
+    amp: bool  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
     channels_last: bool  # channels-last memory format for the convolutions (faster on CPU and CUDA)
     device: str = knob(choices=("auto", "cpu", "cuda"))
 

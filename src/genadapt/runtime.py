@@ -40,6 +40,23 @@ def memory_format(channels_last: bool) -> torch.memory_format:
     return torch.channels_last if channels_last else torch.contiguous_format
 
 
+def bf16_native(device: torch.device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively: CUDA GPUs from Ampere on, CPUs with
+    AVX512-BF16 or AMX. Elsewhere bf16 is emulated and slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return False
+
+
+def mixed_precision(device: torch.device, amp: bool) -> torch.autocast:
+    """The forward passes' precision: bf16 autocast (convolutions and matmuls in bf16, weights,
+    optimiser and losses in float32) when ``amp`` and the device computes bf16 natively; else a
+    disabled context, i.e. float32. ``.enabled`` tells which was chosen."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and bf16_native(device))
+
+
 def to_float_images(batch_uint8: torch.Tensor) -> torch.Tensor:
     """(B, H, W, C) uint8 -> (B, C, H, W) float32 in [0, 1]."""
     return batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)

@@ -91,6 +91,7 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     Returns (loss, recon term, KL) as tensors.
     """
     batch = x.shape[0]
+    recon, mu, logvar = recon.float(), mu.float(), logvar.float()  # sums in float32 under bf16 autocast
     recon_term = F.mse_loss(recon, x, reduction="sum") / batch
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / batch
     return recon_term + kl_weight * kl, recon_term, kl

@@ -42,7 +42,7 @@ def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> 
     y_test, _ = _targets(test_split, kind)
     device = resolve_device(cfg.device)
     model = fit_classifier(train_split.images, y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed),
-                           device, cfg.batch_size, cfg.lr, cfg.width, cfg.augment, cfg.channels_last)
+                           device, cfg.batch_size, cfg.lr, cfg.width, cfg.augment, cfg.channels_last, cfg.amp)
     predictions = predict(model, test_split.images)
     if kind == "digits":
         metrics = {"test_accuracy": float((predictions == y_test).mean())}

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
-from genadapt.runtime import memory_format, progress, to_float_images
+from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
 from genadapt.training.augment import shift_and_contrast, soften
 from genadapt.training.sampling import EpochSampler
 
@@ -24,12 +24,14 @@ def fit_classifier(
     width: int = 32,
     augment: bool = False,
     channels_last: bool = False,
+    amp: bool = False,
 ) -> SmallCNN:
     """Fit on images (N, H, W, C) uint8 with targets (N,) int classes or (N, K) 0/1 attributes.
 
     ``augment``: train on random views (small shifts, contrast, blur, noise), so that the
     classifier also reads generated images, whose details are softer than real ones.
-    ``channels_last``: train in channels-last memory format (faster on the CPU and CUDA)."""
+    ``channels_last``: train in channels-last memory format (faster on the CPU and CUDA).
+    ``amp``: bf16 autocast where the device computes bf16 natively (see ``runtime.mixed_precision``)."""
     device = device or torch.device("cpu")
     n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))  # the initial weights
@@ -40,13 +42,15 @@ def fit_classifier(
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(targets)
     sampler = EpochSampler(len(images), batch_size, int(torch.randint(0, 2**31, (1,), generator=generator)))
     views = torch.Generator().manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
+    autocast = mixed_precision(device, amp)
     model.train()
     for step in progress(range(1, steps + 1), desc="train classifier"):
         idx = sampler.indices(step)
         x = to_float_images(x_all[idx]).to(device)  # (B, C, H, W)
         if augment:
             x = soften(shift_and_contrast(x, views, shift=0.0625), views)
-        logits = model(x.contiguous(memory_format=fmt))
+        with autocast:
+            logits = model(x.contiguous(memory_format=fmt)).float()  # (B, K) in float32 for the loss
         y = y_all[idx].to(device)
         loss = F.binary_cross_entropy_with_logits(logits, y.float()) if multilabel else F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)

@@ -43,7 +43,7 @@ from genadapt.distributed import World
 from genadapt.errors import PipelineError
 from genadapt.models.gan import Discriminator, GANConfig, Generator
 from genadapt.params import GANParams
-from genadapt.runtime import memory_format, progress, to_float_images
+from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
@@ -180,7 +180,7 @@ def train_gan(
     def batch_indices(step: int) -> torch.Tensor:
         return sampler.indices(step).chunk(world.size)[world.rank]
 
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and use_cuda)
+    autocast = mixed_precision(device, cfg.amp)
 
     def to_device(x: torch.Tensor) -> torch.Tensor:
         x = x.to(device, non_blocking=True)

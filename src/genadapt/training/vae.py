@@ -11,7 +11,7 @@ from genadapt.data.prepared import PreparedSplit
 from genadapt.errors import PipelineError
 from genadapt.models.vae import VAE, VAEConfig, vae_loss
 from genadapt.params import VAEParams
-from genadapt.runtime import memory_format, progress, to_float_images
+from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
@@ -56,10 +56,12 @@ def train_vae(
     images = torch.from_numpy(train.images)  # (N, H, W, C) uint8, stays on the CPU
     n_pixels = images[0].numel()
     sampler = EpochSampler(len(images), cfg.batch_size, seed)
+    autocast = mixed_precision(device, cfg.amp)
     model.train()
     for step in progress(range(done + 1, cfg.steps + 1), desc="train vae", initial=done, total=cfg.steps):
         x = to_float_images(images[sampler.indices(step)]).to(device, memory_format=fmt)  # (B, C, H, W)
-        recon, mu, logvar = model(x, generator)
+        with autocast:
+            recon, mu, logvar = model(x, generator)
         beta = kl_weight_at(cfg, step)
         loss, recon_term, kl = vae_loss(recon, x, mu, logvar, beta)
         if not math.isfinite(loss.item()):

@@ -4,14 +4,16 @@ For each model the pipeline's own training function runs ``--steps`` steps with 
 does in a stage (MLflow metric batching into a temporary store, checkpoints, progress bar,
 seeded batch sampler, NaN checks), and a minimal pytorch/examples-style loop runs the same
 architecture, batch size, losses and optimiser on the same in-memory data. Both are timed in
-the same process, alternating, ``--repeats`` times; the table gives medians and
-ratio = reference time / pipeline time (throughput ratio, 1.0 = no overhead).
+the same process, alternating (in reversed order every other repeat), ``--repeats`` times; the
+table gives median ms/step and the throughput ratio = median over repeats of reference time /
+pipeline time (1.0 = no overhead). Both loops use the stage's memory format and precision
+(``channels_last``, ``amp``).
 
 GAN rows switch off the algorithmic extras that the reference does not have (soft/noisy
 labels, instance noise, EMA, periodic quality scoring), so the ratio measures the loop's
 infrastructure; the ``+extras`` row shows the cost of the defaults for information.
 
-    PYTHONPATH=src python bench/train_step.py [--steps 50] [--repeats 3]
+    PYTHONPATH=src python bench/train_step.py [--steps 50] [--repeats 5]
 
 ``--steps`` defaults to twice ``tracking.log_every``, so the pipeline flushes its metric batches
 to MLflow as often per step as in a stage (a last flush at the end of a shorter run would
@@ -36,7 +38,7 @@ from genadapt.data.prepared import PreparedSplit
 from genadapt.models.gan import Discriminator, Generator
 from genadapt.models.vae import VAE, vae_loss
 from genadapt.params import load_params
-from genadapt.runtime import memory_format, to_float_images
+from genadapt.runtime import memory_format, mixed_precision, to_float_images
 from genadapt.tracking import MetricBuffer, ModelRun, start_model_run
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.gan import GANData, gan_config, train_gan
@@ -44,15 +46,18 @@ from genadapt.training.vae import train_vae, vae_config
 
 
 def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
-    """pytorch/examples VAE style: random batches from memory, Adam, loss, step (the pipeline's memory format)."""
+    """pytorch/examples VAE style: random batches from memory, Adam, loss, step (the pipeline's
+    memory format and precision)."""
     torch.manual_seed(0)
     fmt = memory_format(cfg.channels_last)
     model = VAE(vae_config(cfg, images)).to(memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     data = torch.from_numpy(images)
+    autocast = mixed_precision(torch.device("cpu"), cfg.amp)
     for _ in range(steps):
         x = to_float_images(data[torch.randint(0, len(data), (cfg.batch_size,))]).contiguous(memory_format=fmt)
-        recon, mu, logvar = model(x)
+        with autocast:
+            recon, mu, logvar = model(x)
         loss, _, _ = vae_loss(recon, x, mu, logvar, cfg.kl_weight)
         optimizer.zero_grad()
         loss.backward()
@@ -61,7 +66,7 @@ def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
 
 def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
     """pytorch/examples DCGAN style (plus the ACGAN auxiliary / InfoGAN code losses), with the
-    pipeline's fresh fakes for G's update and its memory format."""
+    pipeline's fresh fakes for G's update, its memory format and precision."""
     torch.manual_seed(0)
     net = gan_config(cfg, kind, data.n_classes)
     G, D = Generator(net), Discriminator(net)
@@ -74,6 +79,7 @@ def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
     labels = torch.from_numpy(data.conditions) if data.conditions is not None else None
     b = cfg.batch_size
     ones, zeros = torch.ones(b), torch.zeros(b)
+    autocast = mixed_precision(torch.device("cpu"), cfg.amp)
 
     def latent():
         parts, extra = [torch.randn(b, net.nz)], {}
@@ -92,18 +98,21 @@ def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
         idx = torch.randint(0, len(images), (b,))
         real = (to_float_images(images[idx]) * 2 - 1).contiguous(memory_format=fmt)
         z, extra = latent()
-        fake = G(z)
-        out_r, out_f = D(real), D(fake.detach())
-        loss_d = F.binary_cross_entropy_with_logits(out_r["adv"], ones) + F.binary_cross_entropy_with_logits(out_f["adv"], zeros)
+        with autocast:
+            fake = G(z)
+            out_r, out_f = D(real), D(fake.detach())
+        loss_d = (F.binary_cross_entropy_with_logits(out_r["adv"].float(), ones)
+                  + F.binary_cross_entropy_with_logits(out_f["adv"].float(), zeros))
         if kind == "acgan":
-            loss_d = loss_d + F.cross_entropy(out_r["class"], labels[idx])
+            loss_d = loss_d + F.cross_entropy(out_r["class"].float(), labels[idx])
             if cfg.aux_on_fake:
-                loss_d = loss_d + F.cross_entropy(out_f["class"], extra["y"])
+                loss_d = loss_d + F.cross_entropy(out_f["class"].float(), extra["y"])
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
         z, extra = latent()
-        out = D(G(z))
+        with autocast:
+            out = {k: v.float() for k, v in D(G(z)).items()}
         loss_g = F.binary_cross_entropy_with_logits(out["adv"], ones)
         if kind == "acgan":
             loss_g = loss_g + F.cross_entropy(out["class"], extra["y"])
@@ -123,7 +132,7 @@ def _timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=0, help="default: 2 x tracking.log_every")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", default="vae,dcgan,acgan_faces,acgan_digits,infogan")
     args = parser.parse_args()
     params = load_params()
@@ -172,16 +181,21 @@ def main() -> None:
         reference()  # untimed warm-up of each loop (oneDNN primitive caches, allocator)
         for fn in variants.values():
             fn()
-        for _ in range(args.repeats):
-            ref_times.append(_timed(reference))
-            for variant, fn in variants.items():
-                times[variant].append(_timed(fn))
+        for repeat in range(args.repeats):
+            # The order flips every repeat, so neither loop always runs first after the other.
+            order = [(None, reference), *variants.items()]
+            for variant, fn in order[::-1] if repeat % 2 else order:
+                (ref_times if variant is None else times[variant]).append(_timed(fn))
         ref = statistics.median(ref_times) / args.steps
         for variant, values in times.items():
             pipe = statistics.median(values) / args.steps
-            rows.append((variant, ref * 1000, pipe * 1000, ref / pipe))
+            # Ratio of each repeat's adjacent runs, then the median: the machine's drift between
+            # repeats cancels out.
+            ratio = statistics.median(r / v for r, v in zip(ref_times, values))
+            rows.append((variant, ref * 1000, pipe * 1000, ratio))
         print(f"done {name}", flush=True)
-    print(f"\nCPU threads: {torch.get_num_threads()}, {args.steps} steps x {args.repeats} repeats, medians\n")
+    print(f"\nCPU threads: {torch.get_num_threads()}, {args.steps} steps x {args.repeats} repeats; ms/step: medians; "
+          "ratio: median of the repeats' reference / pipeline time\n")
     print("| model | reference ms/step | pipeline ms/step | throughput ratio |")
     print("|---|---|---|---|")
     for variant, ref, pipe, ratio in rows:

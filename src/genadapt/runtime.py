@@ -53,8 +53,13 @@ def bf16_native(device: torch.device) -> bool:
 def mixed_precision(device: torch.device, amp: bool) -> torch.autocast:
     """The forward passes' precision: bf16 autocast (convolutions and matmuls in bf16, weights,
     optimiser and losses in float32) when ``amp`` and the device computes bf16 natively; else a
-    disabled context, i.e. float32. ``.enabled`` tells which was chosen."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and bf16_native(device))
+    disabled context, i.e. float32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16_autocast(device, amp))
+
+
+def bf16_autocast(device: torch.device, amp: bool) -> bool:
+    """Whether :func:`mixed_precision` turns bf16 autocast on (logged with each run's params)."""
+    return amp and bf16_native(device)
 
 
 def to_float_images(batch_uint8: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from genadapt.errors import PipelineError
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
 from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import Params
-from genadapt.runtime import resolve_device
+from genadapt.runtime import bf16_autocast, resolve_device
 from genadapt.training.classifier import fit_classifier, predict
 
 NAME = "classifier"
@@ -52,7 +52,8 @@ def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> 
         metrics["test_accuracy_mean"] = float(per_attribute.mean())
     metrics["test_n"] = len(y_test)
     height, width, channels = train_split.images.shape[1:]
-    info = {"dataset": meta["name"], "kind": kind, "outputs": names, "image_size": height, "channels": channels}
+    info = {"dataset": meta["name"], "kind": kind, "outputs": names, "image_size": height, "channels": channels,
+            "bf16_autocast": bf16_autocast(device, cfg.amp)}
     with atomic_dir(out_dir) as tmp:
         save_weights(model, model.cfg.to_dict(), tmp, NAME)
         (tmp / "evaluator.json").write_text(json.dumps({**info, "test_metrics": metrics}, indent=2) + "\n")

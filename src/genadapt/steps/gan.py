@@ -27,7 +27,7 @@ from genadapt.metrics.inception import InceptionFeatures, inception_metrics
 from genadapt.models.gan import GANConfig, Generator
 from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import GAN_MODELS, GANParams, Params, flatten
-from genadapt.runtime import resolve_device
+from genadapt.runtime import bf16_autocast, resolve_device
 from genadapt.steps import StagePaths
 from genadapt.steps.classifier import Evaluator
 from genadapt.steps.inception import read_reference, resolve_inception
@@ -92,7 +92,8 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
         return score
 
     run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
-        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size},
+        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size,
+                       "bf16_autocast": bf16_autocast(device, cfg.amp)},
         tags={"gan.kind": kind},
     )
     run = ModelRun(run_id)

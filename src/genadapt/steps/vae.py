@@ -16,7 +16,7 @@ from genadapt.metrics.tsne import tsne_2d, tsne_by_value_figure
 from genadapt.models.vae import VAE, VAEConfig
 from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import Params, flatten
-from genadapt.runtime import resolve_device, seed_everything, to_float_images
+from genadapt.runtime import bf16_autocast, resolve_device, seed_everything, to_float_images
 from genadapt.steps import StagePaths
 from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
@@ -38,7 +38,8 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     )
     # An interrupted run resumes, and keeps logging into its MLflow run.
     run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
-        params, NAME, {**flatten(cfg, NAME), "data.name": meta["name"], "data.source": meta["source"]}
+        params, NAME, {**flatten(cfg, NAME), "data.name": meta["name"], "data.source": meta["source"],
+                       "bf16_autocast": bf16_autocast(device, cfg.amp)}
     )
     run = ModelRun(run_id)
     try:

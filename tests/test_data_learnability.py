@@ -30,7 +30,8 @@ def test_face_attributes_are_visible():
     xt, table_t = make_faces("test", 500, seed=0)
     y = np.stack([table[n] for n in names], 1)
     yt = np.stack([table_t[n] for n in names], 1)
-    model = fit_classifier(x, y, True, 400, torch.Generator().manual_seed(0))
+    # The evaluator classifiers' precision and memory format (params.yaml: classifier.amp, channels_last).
+    model = fit_classifier(x, y, True, 400, torch.Generator().manual_seed(0), amp=True, channels_last=True)
     accuracy = (predict(model, xt) == yt).mean(0)
     for name, acc in zip(names, accuracy):
         assert acc > 0.95, f"{name}: {acc:.3f}"

@@ -71,7 +71,8 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     world = init_world(resolve_device(cfg.device))
     device = local_device(resolve_device(cfg.device), world)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = Checkpointer(checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta, world.size]),
+    bf16 = bf16_autocast(device, cfg.amp)  # a checkpoint resumes only in the precision it was trained in
+    checkpoint = Checkpointer(checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta, world.size, bf16]),
                               cfg.checkpoint_every)
     if not world.is_main:
         train_gan(kind, cfg, data, device, params.seed, checkpoint=checkpoint, world=world)
@@ -93,7 +94,7 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
 
     run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
         params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size,
-                       "bf16_autocast": bf16_autocast(device, cfg.amp)},
+                       "bf16_autocast": bf16},
         tags={"gan.kind": kind},
     )
     run = ModelRun(run_id)

@@ -33,13 +33,14 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     vae_config(cfg, train_split.images)  # shape check before an MLflow run is created
     device = resolve_device(cfg.device)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    bf16 = bf16_autocast(device, cfg.amp)  # a checkpoint resumes only in the precision it was trained in
     checkpoint = Checkpointer(
-        checkpoint_dir / "vae.ckpt", fingerprint([flatten(cfg, "vae"), params.seed, meta]), cfg.checkpoint_every
+        checkpoint_dir / "vae.ckpt", fingerprint([flatten(cfg, "vae"), params.seed, meta, bf16]), cfg.checkpoint_every
     )
     # An interrupted run resumes, and keeps logging into its MLflow run.
     run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
         params, NAME, {**flatten(cfg, NAME), "data.name": meta["name"], "data.source": meta["source"],
-                       "bf16_autocast": bf16_autocast(device, cfg.amp)}
+                       "bf16_autocast": bf16}
     )
     run = ModelRun(run_id)
     try:

@@ -24,9 +24,9 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
-# Apply the smoke preset to params.yaml (rewrites it; `git checkout params.yaml` undoes it).
+# Apply the smoke preset to params.yaml (`python -m genadapt.presets --undo` restores the file as it was).
 smoke: setup
 	PYTHONPATH=src $(BIN)/python -m genadapt.presets presets/smoke.yaml
 
 clean:
-	rm -rf data/prepared models generated metrics reports
+	rm -rf data/prepared models generated metrics curves reports

@@ -30,8 +30,8 @@ from PIL import Image
 
 from genadapt.data.prepared import load_split
 from genadapt.metrics.inception import WEIGHTS_FILE, write_random_weights
+from genadapt.metrics.inception_reference import write_reference
 from genadapt.params import load_params
-from genadapt.steps.inception import write_reference
 from genadapt.tracking import start_model_run, write_run_file
 
 NAIVE_IS = """
@@ -58,11 +58,11 @@ def main() -> None:
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    params = load_params()
-    cfg = getattr(params, args.model)
+    params = load_params(families=("gan",))
+    _, cfg = params.instance(args.model)
     data_dir, generated = Path("data/prepared") / cfg.dataset, Path("generated") / args.model
     if not (generated / "images.csv").exists():
-        sys.exit(f"error: {generated} not found; run `dvc repro evaluate-{args.model}` first")
+        sys.exit(f"error: {generated} not found; run `dvc repro evaluate-gan@{args.model}` first")
 
     tmp = Path(tempfile.mkdtemp())
     hub = tmp / "torch_home" / "hub"

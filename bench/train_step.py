@@ -23,7 +23,6 @@ over-count them).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import tempfile
@@ -35,14 +34,15 @@ import torch
 import torch.nn.functional as F
 
 from genadapt.data.prepared import PreparedSplit
-from genadapt.models.gan import Discriminator, Generator
-from genadapt.models.vae import VAE, vae_loss
-from genadapt.params import load_params
+from genadapt.families.gan.kinds import get_kind
+from genadapt.families.gan.model import Discriminator, Generator
+from genadapt.families.gan.training import GANData, train_gan
+from genadapt.families.vae.model import VAE, vae_loss
+from genadapt.families.vae.training import train_vae, vae_config
+from genadapt.params import load_params, replace
 from genadapt.runtime import memory_format, mixed_precision, to_float_images
 from genadapt.tracking import MetricBuffer, ModelRun, start_model_run
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.gan import GANData, gan_config, train_gan
-from genadapt.training.vae import train_vae, vae_config
 
 
 def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
@@ -64,11 +64,14 @@ def reference_vae(cfg, images: np.ndarray, steps: int) -> None:
         optimizer.step()
 
 
+REFERENCE_KINDS = ("dcgan", "acgan", "infogan")  # the GAN kinds reference_gan writes out
+
+
 def reference_gan(cfg, kind: str, data: GANData, steps: int) -> None:
     """pytorch/examples DCGAN style (plus the ACGAN auxiliary / InfoGAN code losses), with the
     pipeline's fresh fakes for G's update, its memory format and precision."""
     torch.manual_seed(0)
-    net = gan_config(cfg, kind, data.n_classes)
+    net = get_kind(kind).net_config(cfg, data.n_classes)
     G, D = Generator(net), Discriminator(net)
     fmt = memory_format(cfg.channels_last)
     G, D = G.to(memory_format=fmt), D.to(memory_format=fmt)
@@ -133,18 +136,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=0, help="default: 2 x tracking.log_every")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--models", default="vae,dcgan,acgan_faces,acgan_digits,infogan")
+    parser.add_argument("--models", default="", help="model instances of params.yaml, comma-separated (default: all)")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params(families=None)
     args.steps = args.steps or 2 * params.tracking.log_every
     store = tempfile.mkdtemp()
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
     cpu = torch.device("cpu")
     rng = np.random.default_rng(0)
     rows = []
-    for name in args.models.split(","):
-        if name == "vae":
-            cfg = dataclasses.replace(params.vae, steps=args.steps)
+    names = args.models.split(",") if args.models else [n for instances in params.models.values() for n in instances]
+    for name in names:
+        family, cfg = params.instance(name)
+        if family == "gan" and cfg.kind not in REFERENCE_KINDS:
+            print(f"skipped {name}: no reference loop for kind {cfg.kind}", flush=True)
+            continue
+        if family == "vae":
+            cfg = replace(cfg, steps=args.steps)
             images = rng.integers(0, 255, (512, 64, 64, 3), dtype=np.uint8)
             run = ModelRun(start_model_run(params, "bench-vae", {}))
             split = PreparedSplit(images, None)
@@ -157,10 +165,10 @@ def main() -> None:
             variants = {"vae": pipeline_vae}
             reference = lambda cfg=cfg, images=images: reference_vae(cfg, images, args.steps)  # noqa: E731
         else:
-            kind = {"dcgan": "dcgan", "acgan_faces": "acgan", "acgan_digits": "acgan", "infogan": "infogan"}[name]
-            full = dataclasses.replace(getattr(params, name), steps=args.steps)
-            plain = dataclasses.replace(full, real_label=(1.0, 1.0), fake_label=(0.0, 0.0), label_flip=0.0,
-                                        instance_noise=0.0, ema_decay=0.0, eval_every=0)
+            kind = cfg.kind
+            full = replace(cfg, steps=args.steps)
+            plain = replace(full, real_label=(1.0, 1.0), fake_label=(0.0, 0.0), label_flip=0.0, instance_noise=0.0, ema_decay=0.0,
+                            eval_every=0)
             s, c = full.image_size, full.channels
             n_classes = (10 if full.condition == "label" else 2) if kind == "acgan" else 0
             data = GANData(rng.integers(0, 255, (512, s, s, c), dtype=np.uint8),
@@ -170,7 +178,7 @@ def main() -> None:
             def pipeline(cfg, tag, name=name, kind=kind, data=data, run=run):
                 def run_once():
                     ckpt = Checkpointer(Path(store) / f"{name}{tag}.ckpt", "bench", cfg.checkpoint_every)
-                    train_gan(kind, cfg, data, cpu, 0, MetricBuffer(run, params.tracking.log_every), ckpt)
+                    train_gan(get_kind(kind), cfg, data, cpu, 0, MetricBuffer(run, params.tracking.log_every), ckpt)
                     ckpt.remove()  # each repeat starts from step 1
 
                 return run_once

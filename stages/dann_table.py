@@ -3,10 +3,10 @@
 import argparse
 from pathlib import Path
 
+from genadapt.cli import run_stage
+from genadapt.dann_study import accuracy_table, markdown_table
 from genadapt.outputs import atomic_file, write_json
 from genadapt.params import load_params
-from genadapt.stage import run_stage
-from genadapt.steps.dann import accuracy_table, markdown_table
 from genadapt.tracking import log_summary_run
 
 

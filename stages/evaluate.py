@@ -1,17 +1,17 @@
-"""DVC stage evaluate-<model>: compute a trained model's metrics into a DVC metrics file."""
+"""DVC stage evaluate-<family>@<name>: compute a trained model's metrics into a DVC metrics file."""
 
 import argparse
 import json
 from pathlib import Path
 
-from genadapt.params import load_params
-from genadapt.stage import run_stage
-from genadapt.steps import StagePaths, model_steps
+from genadapt.cli import run_stage
+from genadapt.families import StagePaths, load_family
+from genadapt.params import load_params_for_model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model", help="model name: vae, dcgan, acgan_faces, acgan_digits, infogan")
+    parser.add_argument("model", help="a model instance of params.yaml models (e.g. vae, dcgan)")
     parser.add_argument("--model-dir", type=Path, required=True, help="the train stage's output folder")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
     parser.add_argument("--out", type=Path, required=True, help="metrics JSON file")
@@ -19,11 +19,10 @@ def main() -> None:
     parser.add_argument("--evaluator", type=Path, help="evaluator classifier folder (GANs)")
     parser.add_argument("--reference", type=Path, help="Inception reference features folder (GANs)")
     args = parser.parse_args()
-    params = load_params()
+    params, family = load_params_for_model(args.model)
     paths = StagePaths(data=args.data, model=args.model_dir, out=args.out, generated=args.generated, evaluator=args.evaluator,
                        reference=args.reference)
-    metrics = model_steps(args.model).evaluate(params, args.model, paths)
-    print(json.dumps({args.model: metrics}))
+    print(json.dumps({args.model: load_family(family).evaluate(params, args.model, paths)}))
 
 
 if __name__ == "__main__":

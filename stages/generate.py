@@ -1,22 +1,22 @@
-"""DVC stage generate-<model>: write a trained model's image grids and sample sets."""
+"""DVC stage generate-<family>@<name>: write a trained model's image grids and sample sets."""
 
 import argparse
 from pathlib import Path
 
-from genadapt.params import load_params
-from genadapt.stage import run_stage
-from genadapt.steps import StagePaths, model_steps
+from genadapt.cli import run_stage
+from genadapt.families import StagePaths, load_family
+from genadapt.params import load_params_for_model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model", help="model name: vae, dcgan, acgan_faces, acgan_digits, infogan")
+    parser.add_argument("model", help="a model instance of params.yaml models (e.g. vae, dcgan)")
     parser.add_argument("--model-dir", type=Path, required=True, help="the train stage's output folder")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
     parser.add_argument("--out", type=Path, required=True, help="output folder for images")
     args = parser.parse_args()
-    params = load_params()
-    model_steps(args.model).generate(params, args.model, StagePaths(data=args.data, model=args.model_dir, out=args.out))
+    params, family = load_params_for_model(args.model)
+    load_family(family).generate(params, args.model, StagePaths(data=args.data, model=args.model_dir, out=args.out))
 
 
 if __name__ == "__main__":

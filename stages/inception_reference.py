@@ -4,9 +4,9 @@ import argparse
 import json
 from pathlib import Path
 
+from genadapt.cli import run_stage
+from genadapt.metrics.inception_reference import write_reference
 from genadapt.params import load_params
-from genadapt.stage import run_stage
-from genadapt.steps.inception import write_reference
 
 
 def main() -> None:

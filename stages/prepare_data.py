@@ -3,11 +3,11 @@
 import argparse
 from pathlib import Path
 
+from genadapt.cli import run_stage
 from genadapt.data.prepare import dataset_kind, prepare_dataset
 from genadapt.data.prepared import write_prepared
 from genadapt.outputs import atomic_dir
 from genadapt.params import DATASETS, load_params
-from genadapt.stage import run_stage
 from genadapt.tracking import log_stage_run
 
 

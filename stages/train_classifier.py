@@ -4,9 +4,9 @@ import argparse
 import json
 from pathlib import Path
 
+from genadapt.cli import run_stage
+from genadapt.evaluator import train
 from genadapt.params import load_params
-from genadapt.stage import run_stage
-from genadapt.steps.classifier import train
 
 
 def main() -> None:

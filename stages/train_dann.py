@@ -4,9 +4,9 @@ import argparse
 import json
 from pathlib import Path
 
+from genadapt.cli import run_stage
+from genadapt.dann_study import train_pair
 from genadapt.params import load_params
-from genadapt.stage import run_stage
-from genadapt.steps.dann import train_pair
 
 
 def main() -> None:

@@ -25,11 +25,12 @@ def test_torchrun_two_processes(tmp_path):
     apply_preset(REPO / "presets" / "smoke.yaml", tmp_path / "params.yaml")
     text = (tmp_path / "params.yaml").read_text()
     (tmp_path / "params.yaml").write_text(text)
-    params = load_params(tmp_path / "params.yaml")
+    params = load_params(tmp_path / "params.yaml", families=None)
     data = tmp_path / "data" / "faces"
     data.mkdir(parents=True)
-    write_prepared(data, "faces", "embedded", "faces", prepare_dataset("faces", DatasetParams("embedded", EMBEDDED_ROOT, 64, 32), 0))
-    from genadapt.steps.classifier import train as train_classifier
+    source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=64, n_test=32)
+    write_prepared(data, "faces", "embedded", "faces", prepare_dataset("faces", source, 0))
+    from genadapt.evaluator import train as train_classifier
 
     train_classifier(params, data, tmp_path / "evaluator", tmp_path / "evaluator.json")
 
@@ -37,12 +38,12 @@ def test_torchrun_two_processes(tmp_path):
            "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            str(REPO / "stages" / "train.py"), "dcgan", "--data", str(data), "--evaluator", str(tmp_path / "evaluator"),
-           "--out", "models/dcgan", "--checkpoints", "checkpoints/dcgan"]
+           "--out", "models/dcgan", "--curves", "curves/gan/dcgan.csv", "--checkpoints", "checkpoints/dcgan"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-6000:]
 
-    curves = pd.read_csv(tmp_path / "models/dcgan/curves.csv")
-    assert curves["step"].tolist() == list(range(1, params.dcgan.steps + 1))
+    curves = pd.read_csv(tmp_path / "curves/gan/dcgan.csv")
+    assert curves["step"].tolist() == list(range(1, params.instance("dcgan")[1].steps + 1))
     assert curves[["loss_d", "loss_g"]].notna().all().all()
     assert (tmp_path / "models/dcgan/generator.safetensors").is_file()
     from mlflow.tracking import MlflowClient

@@ -1,14 +1,16 @@
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 from conftest import InterruptAt
 
-from genadapt.models.gan import Discriminator, GANConfig, Generator
-from genadapt.params import GAN_MODELS, parse_params
+from genadapt.families.gan.kinds import get_kind
+from genadapt.families.gan.latent import generate_images, sample_latent
+from genadapt.families.gan.model import Discriminator, GANConfig, Generator
+from genadapt.families.gan.training import GANData, train_gan
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.gan import GANData, gan_config, generate_images, sample_latent, train_gan
+
+GANS = ["dcgan", "acgan-faces", "acgan-digits", "infogan"]  # instances of the repository's params.yaml
+ACGAN, DCGAN = get_kind("acgan"), get_kind("dcgan")
 
 
 @pytest.mark.parametrize(
@@ -38,13 +40,6 @@ def test_weights_init_follows_dcgan():
     assert 0.018 < std < 0.022
 
 
-def _tiny(raw_params, name, **overrides):
-    cfg = getattr(parse_params(raw_params), name)
-    tiny = {"image_size": 16, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8, "steps": 6, "eval_every": 3, "eval_samples": 8,
-            "instance_noise_steps": 4}
-    return dataclasses.replace(cfg, **{**tiny, **overrides})
-
-
 def _data(kind, channels=3):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (24, 16, 16, channels), dtype=np.uint8)
@@ -53,10 +48,10 @@ def _data(kind, channels=3):
     return GANData(images, None, 0)
 
 
-@pytest.mark.parametrize("name", list(GAN_MODELS))
-def test_each_gan_trains_a_few_steps(raw_params, name):
-    kind = GAN_MODELS[name]
-    cfg = _tiny(raw_params, name)
+@pytest.mark.parametrize("name", GANS)
+def test_each_gan_trains_a_few_steps(tiny, name):
+    cfg = tiny(name)
+    kind = get_kind(cfg.kind)
     scores = []
 
     def score(G):
@@ -64,62 +59,59 @@ def test_each_gan_trains_a_few_steps(raw_params, name):
             scores.append(float(G(sample_latent(G.cfg, 4, torch.Generator().manual_seed(0)).vector).abs().mean()))
         return -len(scores) if len(scores) == 1 else 0.0  # the first evaluation is the best
 
-    G, curves, summary = train_gan(kind, cfg, _data(kind, cfg.channels), torch.device("cpu"), seed=0, quality_score=score)
+    G, curves, summary = train_gan(kind, cfg, _data(kind.name, cfg.channels), torch.device("cpu"), seed=0, quality_score=score)
     assert curves["step"].tolist() == list(range(1, 7))
     assert np.isfinite(curves[["loss_d", "loss_g"]].to_numpy()).all()
     assert len(scores) == 2 and summary == {"best_step": 3, "best_score": -1}
-    if kind == "acgan":
-        assert "loss_aux_fake" in curves
-    if kind == "infogan":
-        assert "loss_info" in curves
-    assert G.cfg == gan_config(cfg, kind, 10 if kind == "acgan" else 0)
+    assert set(kind.loss_columns) <= set(curves)
+    assert G.cfg == kind.net_config(cfg, 10 if kind.name == "acgan" else 0)
 
 
-def test_gan_resume_reproduces_uninterrupted_weights(raw_params, tmp_path):
-    cfg = _tiny(raw_params, "acgan_digits", steps=9, eval_every=0)
+def test_gan_resume_reproduces_uninterrupted_weights(tiny, tmp_path):
+    cfg = tiny("acgan-digits", steps=9, eval_every=0)
     data, cpu = _data("acgan"), torch.device("cpu")
-    reference, _, _ = train_gan("acgan", cfg, data, cpu, seed=0)
+    reference, _, _ = train_gan(ACGAN, cfg, data, cpu, seed=0)
 
     checkpoint = Checkpointer(tmp_path / "gan.ckpt", "fp", every=4)
     with pytest.raises(KeyboardInterrupt):
-        train_gan("acgan", cfg, data, cpu, seed=0, metrics=InterruptAt(7), checkpoint=checkpoint)
-    resumed, curves, _ = train_gan("acgan", cfg, data, cpu, seed=0, checkpoint=checkpoint)
+        train_gan(ACGAN, cfg, data, cpu, seed=0, metrics=InterruptAt(7), checkpoint=checkpoint)
+    resumed, curves, _ = train_gan(ACGAN, cfg, data, cpu, seed=0, checkpoint=checkpoint)
     assert curves["step"].tolist() == list(range(1, 10))
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
 
 
-def test_divergence_is_a_clear_error(raw_params):
+def test_divergence_is_a_clear_error(tiny):
     from genadapt.errors import PipelineError
 
-    cfg = _tiny(raw_params, "dcgan", lr_d=1e30, lr_g=1e30, steps=20, eval_every=0)
+    cfg = tiny("dcgan", lr_d=1e30, lr_g=1e30, steps=20, eval_every=0)
     with pytest.raises(PipelineError, match="dcgan: training diverged at step"):
-        train_gan("dcgan", cfg, _data("dcgan"), torch.device("cpu"), seed=0)
+        train_gan(DCGAN, cfg, _data("dcgan"), torch.device("cpu"), seed=0)
 
 
-def test_aux_on_fake_switches_what_d_class_head_learns_from(raw_params):
+def test_aux_on_fake_switches_what_d_class_head_learns_from(tiny):
     """The ACGAN option is wired: fitting D's class head to fakes too changes the trained G."""
     data, cpu = _data("acgan"), torch.device("cpu")
-    runs = [train_gan("acgan", _tiny(raw_params, "acgan_digits", eval_every=0, aux_on_fake=flag), data, cpu, seed=0)[0]
+    runs = [train_gan(ACGAN, tiny("acgan-digits", eval_every=0, aux_on_fake=flag), data, cpu, seed=0)[0]
             for flag in (False, True)]
     same = [torch.equal(a, b) for a, b in zip(runs[0].state_dict().values(), runs[1].state_dict().values())]
     assert not all(same)
 
 
-def test_channels_last_changes_the_memory_format_not_the_result(raw_params):
+def test_channels_last_changes_the_memory_format_not_the_result(tiny):
     """channels_last only reorders memory: a few steps give the same weights up to float rounding."""
     data, cpu = _data("acgan"), torch.device("cpu")
-    cfgs = [_tiny(raw_params, "acgan_digits", steps=3, eval_every=0, amp=False, channels_last=flag) for flag in (False, True)]
-    runs = [train_gan("acgan", cfg, data, cpu, seed=0)[0] for cfg in cfgs]
+    cfgs = [tiny("acgan-digits", steps=3, eval_every=0, amp=False, channels_last=flag) for flag in (False, True)]
+    runs = [train_gan(ACGAN, cfg, data, cpu, seed=0)[0] for cfg in cfgs]
     for (name, a), b in zip(runs[0].state_dict().items(), runs[1].state_dict().values()):
         assert torch.allclose(a.float(), b.float(), rtol=1e-3, atol=1e-4), name
 
 
-def test_two_d_steps_per_g_step_train(raw_params):
+def test_two_d_steps_per_g_step_train(tiny):
     """d_steps > 1 runs several D rounds per G update, and G still learns."""
-    cfg = _tiny(raw_params, "dcgan", steps=3, eval_every=0, d_steps=2)
-    G, curves, _ = train_gan("dcgan", cfg, _data("dcgan"), torch.device("cpu"), seed=0)
+    cfg = tiny("dcgan", steps=3, eval_every=0, d_steps=2)
+    G, curves, _ = train_gan(DCGAN, cfg, _data("dcgan"), torch.device("cpu"), seed=0)
     torch.manual_seed(0)  # train_gan's initial weights
-    untrained = Generator(gan_config(cfg, "dcgan", 0))
+    untrained = Generator(DCGAN.net_config(cfg, 0))
     assert len(curves) == 3 and curves["loss_g"].notna().all()
     assert not torch.equal(G.net[0].weight, untrained.net[0].weight)

@@ -57,25 +57,25 @@ def test_wrong_weights_file_is_a_clear_error(tmp_path):
 
 def test_reference_stage_paths(tmp_path, raw_params, monkeypatch):
     """auto without weights -> recorded unavailable; required -> error; explicit weights -> features."""
-    import dataclasses
 
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
-    from genadapt.params import EMBEDDED_ROOT, DatasetParams, parse_params
-    from genadapt.steps.inception import read_reference, write_reference
+    from genadapt.metrics.inception_reference import read_reference, write_reference
+    from genadapt.params import EMBEDDED_ROOT, DatasetParams, parse_params, replace
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty_hub"))
     data = tmp_path / "mnist"
     data.mkdir()
-    write_prepared(data, "mnist", "embedded", "digits", prepare_dataset("mnist", DatasetParams("embedded", EMBEDDED_ROOT, 10, 6), 0))
+    source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=10, n_test=6)
+    write_prepared(data, "mnist", "embedded", "digits", prepare_dataset("mnist", source, 0))
     cfg = parse_params(raw_params).evaluate
-    info = write_reference(dataclasses.replace(cfg, inception="auto"), data, tmp_path / "ref_auto")
+    info = write_reference(replace(cfg, inception="auto"), data, tmp_path / "ref_auto")
     assert info["available"] is False and "not in the torch hub cache" in info["reason"]
     assert read_reference(tmp_path / "ref_auto")[0] is None
     with pytest.raises(PipelineError, match="evaluate.inception is 'required'"):
-        write_reference(dataclasses.replace(cfg, inception="required"), data, tmp_path / "ref_required")
+        write_reference(replace(cfg, inception="required"), data, tmp_path / "ref_required")
     assert not (tmp_path / "ref_required").exists()
     weights = write_random_weights(tmp_path / "random.pth")
-    info = write_reference(dataclasses.replace(cfg, inception_weights=str(weights), batch_size=6), data, tmp_path / "ref")
+    info = write_reference(replace(cfg, inception_weights=str(weights), batch_size=6), data, tmp_path / "ref")
     pool, info = read_reference(tmp_path / "ref")
     assert info["available"] and info["n"] == 6 and pool.shape == (6, 2048)

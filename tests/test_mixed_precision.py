@@ -3,8 +3,6 @@
 ``runtime.bf16_native`` is patched so that both branches run on any CPU (bf16 is emulated, and
 only slower, where the CPU lacks it)."""
 
-import copy
-import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -13,10 +11,10 @@ import torch
 
 from genadapt import runtime
 from genadapt.data.prepared import PreparedSplit
-from genadapt.params import parse_params
+from genadapt.families.gan.kinds import get_kind
+from genadapt.families.gan.training import GANData, train_gan
+from genadapt.families.vae.training import train_vae
 from genadapt.training.classifier import fit_classifier
-from genadapt.training.gan import GANData, train_gan
-from genadapt.training.vae import train_vae
 
 CPU = torch.device("cpu")
 
@@ -43,28 +41,26 @@ def _conv_output_dtypes():
     return seen, torch.nn.modules.module.register_module_forward_hook(hook)
 
 
-def _train(loop: str, raw_params, amp: bool) -> torch.nn.Module:
+def _train(loop: str, tiny, amp: bool) -> torch.nn.Module:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (24, 16, 16, 3), dtype=np.uint8)
     if loop == "vae":
-        raw_params["vae"].update({"latent_dim": 4, "base_channels": 4, "batch_size": 8, "steps": 3, "amp": amp})
         split = PreparedSplit(images, pd.DataFrame({"image_id": range(24)}))
-        return train_vae(parse_params(raw_params).vae, split, CPU, seed=0)[0]
+        return train_vae(tiny("vae", steps=3, amp=amp), split, CPU, seed=0)[0]
     if loop == "gan":
-        cfg = dataclasses.replace(parse_params(raw_params).acgan_digits, image_size=16, ngf=4, ndf=4, nz=8, batch_size=8,
-                                  steps=3, eval_every=0, amp=amp)
-        return train_gan("acgan", cfg, GANData(images, (np.arange(24) % 10).astype(np.int64), 10), CPU, seed=0)[0]
+        cfg = tiny("acgan-digits", steps=3, eval_every=0, amp=amp)
+        return train_gan(get_kind("acgan"), cfg, GANData(images, (np.arange(24) % 10).astype(np.int64), 10), CPU, seed=0)[0]
     return fit_classifier(images, np.arange(24) % 10, False, 3, torch.Generator().manual_seed(0), batch_size=8, width=4, amp=amp)
 
 
 @pytest.mark.parametrize("loop", ["vae", "gan", "classifier"])
-def test_amp_runs_the_convolutions_in_bf16_and_keeps_float32_weights(monkeypatch, raw_params, loop):
+def test_amp_runs_the_convolutions_in_bf16_and_keeps_float32_weights(monkeypatch, tiny, loop):
     monkeypatch.setattr(runtime, "bf16_native", lambda device: True)
     results = {}
     for amp in (False, True):
         seen, handle = _conv_output_dtypes()
         try:
-            model = _train(loop, copy.deepcopy(raw_params), amp)
+            model = _train(loop, tiny, amp)
         finally:
             handle.remove()
         assert seen == ({torch.bfloat16} if amp else {torch.float32}), (loop, amp, seen)

@@ -4,40 +4,66 @@ from genadapt.errors import PipelineError
 from genadapt.params import load_params, parse_params
 
 
-def test_repository_params_are_valid(repo):
-    params = load_params(repo / "params.yaml")
-    assert params.vae.dataset == "faces"
+def test_repository_params_are_valid_and_filled_from_the_family_defaults(repo):
+    params = load_params(repo / "params.yaml", families=None)
+    family, vae = params.instance("vae")
+    assert family == "vae" and vae.dataset == "faces" and vae.latent_dim == 128  # a default from families/vae/params.py
+    _, acgan = params.instance("acgan-faces")
+    assert (acgan.kind, acgan.condition, acgan.aux_weight, acgan.steps) == ("acgan", "Smiling", 1.0, 1500)
     assert params.data.get("mnist").n_train > 0
+
+
+def test_a_stage_validates_only_its_own_family(raw_params):
+    raw_params["models"]["gan"]["dcgan"]["lr_g"] = "fast"
+    params = parse_params(raw_params, families=("vae",))  # a VAE stage never imports the GAN family
+    assert params.instance("vae")[1].steps > 0
+    with pytest.raises(PipelineError, match="models.gan.dcgan.lr_g"):
+        parse_params(raw_params, families=("gan",))
 
 
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda p: p["vae"].update(lrr=0.1), "unknown key 'vae.lrr'"),
-        (lambda p: p["vae"].update(lr="fast"), "vae.lr: expected a float, got 'fast'"),
-        (lambda p: p["vae"].update(steps=1.5), "vae.steps: expected an integer, got 1.5"),
-        (lambda p: p["vae"].update(steps=True), "vae.steps: expected an integer, got True"),
-        (lambda p: p["vae"].update(steps=0), "vae.steps: 0 is below the minimum 1"),
-        (lambda p: p["vae"].update(device="tpu"), "vae.device: 'tpu' is not one of auto, cpu, cuda"),
-        (lambda p: p["vae"].pop("latent_dim"), "missing key 'vae.latent_dim'"),
+        (lambda p: p["models"]["vae"]["vae"].update(lrr=0.1), "unknown key 'models.vae.vae.lrr'"),
+        (lambda p: p["models"]["vae"]["vae"].update(lr="fast"), "models.vae.vae.lr: Input should be a valid number"),
+        (lambda p: p["models"]["vae"]["vae"].update(steps=1.5), "models.vae.vae.steps: Input should be a valid integer (got 1.5)"),
+        (lambda p: p["models"]["vae"]["vae"].update(steps=True), "models.vae.vae.steps: Input should be a valid integer (got True)"),
+        (lambda p: p["models"]["vae"]["vae"].update(steps=0), "models.vae.vae.steps: Input should be greater than or equal to 1"),
+        (lambda p: p["models"]["vae"]["vae"].update(device="tpu"), "models.vae.vae.device: Input should be 'auto', 'cpu' or 'cuda'"),
+        (lambda p: p["models"]["vae"]["vae"].pop("dataset"), "missing key 'models.vae.vae.dataset'"),
+        (lambda p: p["models"]["gan"]["dcgan"].update(kind="wgan"), "models.gan.dcgan.kind: 'wgan' is not one of"),
+        (lambda p: p["models"]["gan"]["dcgan"].update(lr_g=float("nan")), "models.gan.dcgan.lr_g: expected a finite number, got nan"),
+        (lambda p: p["models"]["gan"]["dcgan"].update(ema_decay=1.5), "models.gan.dcgan.ema_decay: Input should be less than 1"),
+        (lambda p: p["models"]["gan"]["dcgan"].update(label_flip=2), "dcgan.label_flip: Input should be less than or equal to 1"),
+        (lambda p: p["models"]["gan"]["dcgan"].update(real_label=[1, 0]), "models.gan.dcgan.real_label: [1.0, 0.0] must be [low, high]"),
+        (lambda p: p["models"]["gan"]["dcgan"].update(image_size=48), "models.gan.dcgan.image_size: 48 is not a power of two"),
+        (lambda p: p["models"]["gan"]["infogan"].update(n_categorical=0, n_continuous=0), "InfoGAN needs n_categorical or n_continuous"),
+        (lambda p: p["models"]["gan"]["acgan-faces"].pop("condition"), "missing key 'models.gan.acgan-faces.condition'"),
+        (lambda p: p["models"]["vae"]["vae"].update(dataset="mnist"), "models.vae.vae.dataset: mnist images are 28x28"),
+        (lambda p: p["models"]["gan"].update(Bad_Name={"kind": "dcgan", "dataset": "faces"}), "String should match pattern"),
+        (lambda p: p["models"]["gan"].update(vae={"kind": "dcgan", "dataset": "faces"}), "the name is also used in models.vae"),
+        (lambda p: p["models"].update(vqvae={}), "models.vqvae: unknown model family"),
+        (lambda p: p.update(seed=-5), "seed: Input should be greater than or equal to 0 (got -5)"),
         (lambda p: p["data"]["faces"].update(source="web"), "data.faces.source: 'web' is not one of embedded, celeba, folder"),
         (lambda p: p["data"]["usps"].update(source="celeba"), "data.usps.source: 'celeba' is not one of embedded, usps, folder"),
         (lambda p: p["data"]["mnist"].update(n_test=0), "data.mnist: embedded data needs n_train and n_test >= 1"),
-        (lambda p: p.update(data=[1, 2]), "data: expected a mapping"),
+        (lambda p: p["dann"]["pairs"].update({"x y": p["dann"]["pairs"]["mnist-usps"]}), "dann.pairs.x y.[key]: String should match"),
+        (lambda p: p["dann"]["pairs"]["mnist-usps"].update(target="mnist"), "dann.pairs.mnist-usps: source and target are both 'mnist'"),
+        (lambda p: p.update(data=[1, 2]), "data: Input should be a valid dictionary"),
         (lambda p: p.update(extra=1), "unknown key 'extra'"),
     ],
 )
-def test_bad_values_name_the_key(raw_params, mutate, message):
+def test_bad_values_name_the_key_in_one_line(raw_params, mutate, message):
     mutate(raw_params)
     with pytest.raises(PipelineError) as info:
-        parse_params(raw_params)
+        parse_params(raw_params, families=None)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
 
 
 def test_numeric_strings_are_floats(raw_params):
-    raw_params["vae"]["lr"] = "1e-4"  # how YAML 1.1 reads 1e-4
-    assert parse_params(raw_params).vae.lr == 1e-4
+    raw_params["models"]["vae"]["vae"]["lr"] = "1e-4"  # how YAML 1.1 reads 1e-4
+    assert parse_params(raw_params, families=None).instance("vae")[1].lr == 1e-4
 
 
 def test_unreadable_params_file(tmp_path):
@@ -51,20 +77,3 @@ def test_unreadable_params_file(tmp_path):
 def test_unknown_dataset_name(repo):
     with pytest.raises(PipelineError, match="unknown dataset 'cifar'"):
         load_params(repo / "params.yaml").data.get("cifar")
-
-
-def test_presets_replace_dann_pairs_whole_and_reject_unknown_keys(repo, tmp_path):
-    import shutil
-
-    from genadapt.presets import apply_preset
-
-    params_file = tmp_path / "params.yaml"
-    shutil.copy(repo / "params.yaml", params_file)
-    apply_preset(repo / "presets" / "dann_real_cpu.yaml", params_file)
-    pairs = load_params(params_file).dann.pairs
-    assert sorted(pairs) == ["mnist-mnistm", "mnistm-usps", "usps-mnistm"]
-    assert (pairs["usps-mnistm"].source, pairs["usps-mnistm"].target) == ("usps", "mnistm")
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("vae:\n  no_such_knob: 1\n")
-    with pytest.raises(PipelineError, match="preset: unknown key 'vae.no_such_knob'"):
-        apply_preset(bad, params_file)

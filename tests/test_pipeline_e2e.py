@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = [
     "data/prepared/faces/meta.json", "data/prepared/svhn/train_images.npy", "data/prepared/usps/test.csv",
-    "models/vae/vae.safetensors", "models/vae/curves.csv", "models/vae/mlflow_run.json",
+    "models/vae/vae.safetensors", "curves/vae/vae.csv", "models/vae/mlflow_run.json",
     "generated/vae/reconstructions.png", "generated/vae/samples.png", "generated/vae/latent_tsne.png", "metrics/vae.json",
     "reports/index.html",
     "models/dann/mnist-usps/dann_st.safetensors", "generated/dann/svhn-mnistm/tsne_dann.png",
@@ -25,12 +25,14 @@ OUTPUTS = [
     "metrics/dann_table.md",
     "models/classifiers/faces/evaluator.json", "metrics/classifiers/mnistm.json",
     "models/dcgan/generator.safetensors", "generated/dcgan/images/000039.png", "generated/dcgan/samples.png",
-    "generated/acgan_faces/pairs.png", "generated/acgan_digits/class_grid.png", "generated/acgan_digits/images.csv",
+    "generated/acgan-faces/pairs.png", "generated/acgan-digits/class_grid.png", "generated/acgan-digits/images.csv",
     "generated/infogan/traversal_categorical.png", "generated/infogan/traversal_continuous_1.png",
-    "metrics/dcgan.json", "metrics/acgan_faces.json", "metrics/acgan_digits.json", "metrics/infogan.json",
+    "metrics/dcgan.json", "metrics/acgan-faces.json", "metrics/acgan-digits.json", "metrics/infogan.json",
     "models/inception_reference/faces/info.json",
 ]
-GANS = ["dcgan", "acgan_faces", "acgan_digits", "infogan"]
+GANS = list(yaml.safe_load((REPO / "params.yaml").read_text())["models"]["gan"])  # every GAN instance
+VAE_STAGES = {"train-vae@vae", "generate-vae@vae", "evaluate-vae@vae"}
+GAN_STAGES = {f"{stage}-gan@{gan}" for gan in GANS for stage in ("train", "generate", "evaluate")}
 DANN_PAIRS = ["svhn-mnistm", "mnistm-usps", "usps-svhn", "mnist-mnistm", "mnist-usps"]
 DANN_MODES = ["source_only", "dann", "dann_st", "target_only"]
 
@@ -42,8 +44,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], cwd: Path) -> str:
-    out = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True)
+def _run(args: list[str], cwd: Path, **env: str) -> str:
+    out = subprocess.run(args, cwd=cwd, env={**_env(), **env}, capture_output=True, text=True)
     assert out.returncode == 0, f"{' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
     return out.stdout + out.stderr
 
@@ -80,7 +82,55 @@ def clone(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def first_repro(clone) -> str:
-    return _run(["dvc", "repro"], clone)
+    # Every stage process records the project files it imported (genadapt.cli.IMPORT_TRACE).
+    return _run(["dvc", "repro"], clone, GENADAPT_IMPORT_TRACE=str(clone.parent / "import_trace"))
+
+
+def _imports_by_stage(clone: Path) -> dict[str, set[str]]:
+    traced: dict[str, set[str]] = {}
+    for path in (clone.parent / "import_trace").glob("*.json"):
+        record = json.loads(path.read_text())
+        traced.setdefault(record["stage"], set()).update(record["files"])
+    return traced
+
+
+def _covered(file: str, deps: list[str]) -> bool:
+    return any(file == dep or file.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+def test_every_stage_depends_on_every_project_file_it_imports(clone, first_repro):
+    """The import trace of the whole smoke pipeline against each stage's deps in dvc.lock."""
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    traced = _imports_by_stage(clone)
+    stages = set(_run(["dvc", "stage", "list", "--name-only"], clone).split())
+    assert set(traced) == stages  # every stage ran and was traced
+    for stage, files in traced.items():
+        deps = [dep["path"] for dep in lock[stage]["deps"]]
+        assert not {"src", "src/genadapt", "src/genadapt/families"} & set(deps), f"{stage} depends on a whole package"
+        missing = sorted(f for f in files if not _covered(f, deps))
+        assert not missing, f"{stage} imports files that are not its deps: {missing}"
+        unused = sorted(d for d in deps if d.startswith(("src/", "stages/")) and d.endswith(".py") and d not in files)
+        assert not unused, f"{stage} depends on code it does not import: {unused}"
+
+
+def _stages_changed_by_editing(clone: Path, path: str) -> set[str]:
+    def changed() -> set[str]:
+        out = subprocess.run(["dvc", "status", "--json"], cwd=clone, env=_env(), capture_output=True, text=True, check=True)
+        return set(json.loads(out.stdout))
+
+    before, original = changed(), (clone / path).read_text()
+    (clone / path).write_text(original + "\n# an edit\n")
+    try:
+        return changed() - before
+    finally:
+        (clone / path).write_text(original)
+
+
+@pytest.mark.parametrize("path", ["src/genadapt/families/gan/kinds/acgan.py", "src/genadapt/metrics/tsne.py",
+                                  "src/genadapt/families/vae/params.py"])
+def test_a_code_edit_reruns_exactly_the_stages_that_import_it(clone, first_repro, path):
+    users = {stage for stage, files in _imports_by_stage(clone).items() if path in files}
+    assert users and _stages_changed_by_editing(clone, path) == users
 
 
 def _client(clone: Path):
@@ -96,9 +146,8 @@ def _vae_runs(clone: Path):
 
 
 def test_repro_writes_every_output(clone, first_repro):
-    expected = {"prepare-data@faces", "prepare-data@svhn", "train-vae", "generate-vae", "evaluate-vae", "report", "dann-table",
-                "train-classifier@faces", "train-classifier@mnistm"}
-    expected |= {f"{stage}-{gan}" for gan in GANS for stage in ("train", "generate", "evaluate")}
+    expected = {"prepare-data@faces", "prepare-data@svhn", "report", "dann-table", "train-classifier@faces", "train-classifier@mnistm"}
+    expected |= VAE_STAGES | GAN_STAGES
     assert expected | {f"train-dann@{pair}" for pair in DANN_PAIRS} <= _ran_stages(first_repro)
     missing = [p for p in OUTPUTS if not (clone / p).is_file()]
     assert not missing
@@ -112,7 +161,7 @@ def test_mlflow_holds_the_vae_run(clone, first_repro):
     client, runs = _vae_runs(clone)
     assert len(runs) == 1
     run = runs[0]
-    smoke = yaml.safe_load((clone / "params.yaml").read_text())["vae"]
+    smoke = {"lr": 1e-3, "steps": 20}  # the family default and presets/smoke.yaml
     assert run.data.params["vae.lr"] == str(smoke["lr"]) and run.data.params["vae.steps"] == str(smoke["steps"])
     assert run.data.tags["model"] == "vae" and len(run.data.tags["git_commit"]) == 40
     assert run.data.tags["stage.generate"] == run.data.tags["stage.evaluate"] == "done"
@@ -160,7 +209,7 @@ def test_gan_runs_metrics_and_logged_model(clone, first_repro):
         assert run.data.metrics["fd_classifier"] == pytest.approx(metrics["fd_classifier"])
         assert len(client.get_metric_history(run.info.run_id, "loss_d")) == 10
         assert run.data.tags["inception.protocol"].startswith("unavailable:")
-    acgan = json.loads((clone / "metrics/acgan_digits.json").read_text())
+    acgan = json.loads((clone / "metrics/acgan-digits.json").read_text())
     assert 0 <= acgan["intended_accuracy"] <= 1 and 0 <= acgan["evaluator_test_accuracy"] <= 1
     # The generator logged to MLflow loads back and samples.
     run_id = json.loads((clone / "models/dcgan/mlflow_run.json").read_text())["run_id"]
@@ -200,13 +249,11 @@ def test_dvc_plots_show_renders_every_curve(clone, first_repro):
     out = clone / "plots_out"
     _run(["dvc", "plots", "show", "-o", str(out)], clone)
     page = (out / "index.html").read_text()
-    for plot in ("VAE_training", "GAN_losses", "GAN_D_x__and_D_G_z__"):  # the plot titles of dvc.yaml
-        assert f"vegaEmbed('#{plot}'" in page, plot
-    # A one-file plot tags its series by column; a many-file plot by file::column, file names
-    # shortened to what tells them apart.
-    assert '"field": "recon_mse"' in page and '"field": "kl"' in page
+    # dvc.yaml plots each family's curves folder: one plot per instance file, a series per column.
+    assert "vegaEmbed('#curves_vae_vae_csv'" in page and '"field": "recon_mse"' in page and '"field": "kl"' in page
     for gan in GANS:
-        assert f'"{gan}/curves.csv::loss_d"' in page and f'"{gan}/curves.csv::d_fake"' in page, gan
+        assert f"vegaEmbed('#curves_gan_{gan}_csv'" in page, gan
+    assert '"field": "loss_d"' in page and '"field": "d_fake"' in page
 
 
 def test_second_repro_reruns_nothing(clone, first_repro):
@@ -215,8 +262,8 @@ def test_second_repro_reruns_nothing(clone, first_repro):
 
 def test_changing_a_vae_param_reruns_only_the_vae_branch(clone, first_repro):
     params = clone / "params.yaml"
-    params.write_text(params.read_text().replace("kl_weight: 1.0", "kl_weight: 0.5"))
-    assert _ran_stages(_run(["dvc", "repro"], clone)) == {"train-vae", "generate-vae", "evaluate-vae", "report"}
+    params.write_text(params.read_text().replace("vae: {", "vae: {kl_weight: 0.5, ", 1))
+    assert _ran_stages(_run(["dvc", "repro"], clone)) == VAE_STAGES | {"report"}
     _, runs = _vae_runs(clone)
     assert len(runs) == 2
 
@@ -224,7 +271,7 @@ def test_changing_a_vae_param_reruns_only_the_vae_branch(clone, first_repro):
 def test_dvc_exp_run_logs_a_tagged_run_into_the_same_store(clone, first_repro):
     _commit(clone, "kl 0.5")
     _, before = _vae_runs(clone)
-    _run(["dvc", "exp", "run", "--temp", "-n", "lr-up", "-S", "vae.lr=0.002"], clone)
+    _run(["dvc", "exp", "run", "--temp", "-n", "lr-up", "-S", "++models.vae.vae.lr=0.002"], clone)  # ++: a key left at its default
     _, after = _vae_runs(clone)
     assert len(after) == len(before) + 1
     newest = after[-1]
@@ -253,15 +300,15 @@ def test_smoke_pipeline_on_real_data(tmp_path):
     with (clone / "params.yaml").open("w") as fh:
         yaml_rt.dump(params, fh)
     _commit(clone, "real data")
-    log = _run(["dvc", "repro", "prepare-data@mnist", "evaluate-vae", "generate-acgan_faces", "train-dann@mnistm-usps"], clone)
-    assert {"prepare-data@faces", "prepare-data@mnist", "prepare-data@usps", "prepare-data@mnistm", "evaluate-vae",
-            "train-classifier@faces", "train-acgan_faces", "generate-acgan_faces", "train-dann@mnistm-usps"} <= _ran_stages(log)
+    log = _run(["dvc", "repro", "prepare-data@mnist", "evaluate-vae@vae", "generate-gan@acgan-faces", "train-dann@mnistm-usps"], clone)
+    assert {"prepare-data@faces", "prepare-data@mnist", "prepare-data@usps", "prepare-data@mnistm", "evaluate-vae@vae",
+            "train-classifier@faces", "train-gan@acgan-faces", "generate-gan@acgan-faces", "train-dann@mnistm-usps"} <= _ran_stages(log)
     assert "prepared faces (celeba): train=4591, test=660" in log
     assert "prepared mnistm (mnistm): train=20000, test=9001, image shape (32, 32, 3)" in log
     meta = json.loads((clone / "data/prepared/usps/meta.json").read_text())
     assert meta["source"] == "usps" and meta["splits"] == {"train": 7291, "test": 2007}
     metrics = json.loads((clone / "metrics/vae.json").read_text())
     assert metrics["test_n"] == 660 and 0 < metrics["test_mse"] < 0.25
-    assert (clone / "generated/acgan_faces/pairs.png").is_file()
+    assert (clone / "generated/acgan-faces/pairs.png").is_file()
     dann = json.loads((clone / "metrics/dann/mnistm-usps.json").read_text())
     assert dann["target_test_n"] == 2007 and all(0 <= dann[m] <= 1 for m in DANN_MODES)

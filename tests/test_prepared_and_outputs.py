@@ -11,7 +11,7 @@ from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
 
 def test_prepare_write_load_roundtrip(tmp_path):
-    splits = prepare_dataset("faces", DatasetParams("embedded", EMBEDDED_ROOT, 12, 6), seed=0)
+    splits = prepare_dataset("faces", DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=12, n_test=6), seed=0)
     write_prepared(tmp_path, "faces", "embedded", "faces", splits)
     test = load_split(tmp_path, "test")
     np.testing.assert_array_equal(test.images, splits["test"].images)
@@ -22,7 +22,7 @@ def test_prepare_write_load_roundtrip(tmp_path):
 
 
 def test_digits_table_has_labels(tmp_path):
-    splits = prepare_dataset("svhn", DatasetParams("embedded", EMBEDDED_ROOT, 20, 10), seed=0)
+    splits = prepare_dataset("svhn", DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=20, n_test=10), seed=0)
     assert np.bincount(splits["train"].labels).tolist() == [2] * 10
     assert splits["test"].images.shape == (10, 32, 32, 3)
 

@@ -161,4 +161,4 @@ def test_bad_inputs_name_the_file(tmp_path):
 
 def test_prepare_dataset_checks_root(tmp_path):
     with pytest.raises(PipelineError, match="data.faces.root: folder .* not found"):
-        prepare_dataset("faces", DatasetParams("celeba", str(tmp_path / "nope"), 0, 0), 0)
+        prepare_dataset("faces", DatasetParams(source="celeba", root=str(tmp_path / "nope"), n_train=0, n_test=0), 0)

@@ -43,18 +43,19 @@ def test_bad_params_fail_before_any_work(workdir):
     text = (workdir / "params.yaml").read_text().replace("n_train: 4000", "n_train: many", 1)
     (workdir / "params.yaml").write_text(text)
     proc = _stage(workdir, "prepare_data.py", "faces", "--out", "data/prepared/faces")
-    _assert_one_line_error(proc, "data.faces.n_train: expected an integer, got 'many'")
+    _assert_one_line_error(proc, "data.faces.n_train: Input should be a valid integer (got 'many')")
     assert not (workdir / "data").exists() and not (workdir / "mlflow.db").exists()
 
 
 def test_unreadable_params(workdir):
     (workdir / "params.yaml").write_text("seed: [\n")
-    proc = _stage(workdir, "train.py", "vae", "--data", "d", "--out", "models/vae", "--checkpoints", "c")
+    proc = _stage(workdir, "train.py", "vae", "--data", "d", "--out", "models/vae", "--curves", "k.csv", "--checkpoints", "c")
     _assert_one_line_error(proc, "params.yaml: not valid YAML")
 
 
 def test_missing_prepared_data(workdir):
-    proc = _stage(workdir, "train.py", "vae", "--data", "data/prepared/faces", "--out", "models/vae", "--checkpoints", "c")
+    proc = _stage(workdir, "train.py", "vae", "--data", "data/prepared/faces", "--out", "models/vae", "--curves", "k.csv",
+                  "--checkpoints", "c")
     _assert_one_line_error(proc, "data/prepared/faces/meta.json: not found")
     assert not (workdir / "models").exists()
 
@@ -75,7 +76,46 @@ def test_corrupt_weights(workdir):
     from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
     data.mkdir()
-    write_prepared(data, "faces", "embedded", "faces", prepare_dataset("faces", DatasetParams("embedded", EMBEDDED_ROOT, 2, 2), 0))
+    source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=2, n_test=2)
+    write_prepared(data, "faces", "embedded", "faces", prepare_dataset("faces", source, 0))
     proc = _stage(workdir, "evaluate.py", "vae", "--model-dir", str(model_dir), "--data", str(data), "--out", "metrics/vae.json")
     _assert_one_line_error(proc, "vae.safetensors: cannot load weights")
     assert not (workdir / "metrics").exists()
+
+
+@pytest.mark.parametrize("model, edit, fragment", [
+    ("dcgan", {"lr_g": float("nan")}, "models.gan.dcgan.lr_g: expected a finite number, got nan"),
+    ("dcgan", {"lr_d": float("inf")}, "models.gan.dcgan.lr_d: expected a finite number, got inf"),
+    ("dcgan", {"ema_decay": 1.5}, "models.gan.dcgan.ema_decay: Input should be less than 1"),
+    ("dcgan", {"label_flip": 2}, "models.gan.dcgan.label_flip: Input should be less than or equal to 1"),
+    ("dcgan", {"real_label": [1, 0]}, "models.gan.dcgan.real_label: [1.0, 0.0] must be [low, high]"),
+    ("dcgan", {"image_size": 48}, "models.gan.dcgan.image_size: 48 is not a power of two"),
+    ("vae", {"dataset": "mnist"}, "models.vae.vae.dataset: mnist images are 28x28"),
+    ("acgan-digits", {"dataset": "faces"}, "models.gan.acgan-digits.condition: 'label' does not fit dataset 'faces'"),
+])
+def test_bad_model_values_stop_the_train_stage_before_any_mlflow_run(workdir, model, edit, fragment):
+    import yaml
+
+    raw = yaml.safe_load((workdir / "params.yaml").read_text())
+    family = next(f for f, instances in raw["models"].items() if model in instances)
+    raw["models"][family][model].update(edit)
+    (workdir / "params.yaml").write_text(yaml.safe_dump(raw))
+    proc = _stage(workdir, "train.py", model, "--data", "d", "--out", f"models/{model}", "--curves", "k.csv", "--checkpoints", "c")
+    _assert_one_line_error(proc, fragment)
+    assert not (workdir / "mlflow.db").exists() and not (workdir / "models").exists()
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda raw: raw.update(seed=-5), "seed: Input should be greater than or equal to 0 (got -5)"),
+    (lambda raw: raw["dann"]["pairs"].update({"a; rm -rf ~": raw["dann"]["pairs"]["mnist-usps"]}),
+     "dann.pairs.a; rm -rf ~.[key]: String should match pattern"),
+])
+def test_bad_core_values_stop_every_stage(workdir, edit, fragment):
+    import yaml
+
+    raw = yaml.safe_load((workdir / "params.yaml").read_text())
+    edit(raw)
+    (workdir / "params.yaml").write_text(yaml.safe_dump(raw))
+    proc = _stage(workdir, "prepare_data.py", "faces", "--out", "data/prepared/faces")
+    _assert_one_line_error(proc, fragment)
+    assert not (workdir / "data").exists() and not (workdir / "mlflow.db").exists()

@@ -6,11 +6,10 @@ from conftest import InterruptAt
 
 from genadapt.data.prepared import PreparedSplit
 from genadapt.errors import PipelineError
+from genadapt.families.vae.model import VAE, VAEConfig, vae_loss
+from genadapt.families.vae.training import kl_weight_at, train_vae
 from genadapt.metrics.reconstruction import reconstruction_mse
-from genadapt.models.vae import VAE, VAEConfig, vae_loss
-from genadapt.params import parse_params
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.vae import kl_weight_at, train_vae
 
 
 @pytest.mark.parametrize("size, channels", [(64, 3), (32, 1)])
@@ -37,26 +36,20 @@ def test_loss_terms():
     assert kl.item() == pytest.approx(1.0)  # 0.5 * sum(mu^2) over 2 dims
 
 
-def test_kl_annealing(raw_params):
-    raw_params["vae"].update(kl_weight=0.5, kl_anneal_steps=10)
-    cfg = parse_params(raw_params).vae
+def test_kl_annealing(tiny):
+    cfg = tiny("vae", kl_weight=0.5, kl_anneal_steps=10)
     assert kl_weight_at(cfg, 5) == pytest.approx(0.25)
     assert kl_weight_at(cfg, 20) == pytest.approx(0.5)
 
 
-def _tiny_params(raw_params, **vae):
-    raw_params["vae"].update({"latent_dim": 4, "base_channels": 4, "batch_size": 8, "steps": 6, "kl_anneal_steps": 0, **vae})
-    return parse_params(raw_params)
-
-
-def test_few_steps_train_reduces_loss_and_is_deterministic(raw_params):
-    params = _tiny_params(raw_params, lr=3e-3, steps=30)
+def test_few_steps_train_reduces_loss_and_is_deterministic(tiny):
+    cfg = tiny("vae", lr=3e-3, steps=30)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (32, 16, 16, 3), dtype=np.uint8)
     split = PreparedSplit(images, pd.DataFrame({"image_id": range(32)}))
 
     def run():
-        return train_vae(params.vae, split, torch.device("cpu"), seed=0)
+        return train_vae(cfg, split, torch.device("cpu"), seed=0)
 
     (model_a, curves_a), (_model_b, curves_b) = run(), run()
     assert curves_a["loss"].tolist() == curves_b["loss"].tolist()
@@ -64,11 +57,11 @@ def test_few_steps_train_reduces_loss_and_is_deterministic(raw_params):
     assert 0 < reconstruction_mse(model_a, images, torch.device("cpu")) < 1
 
 
-def test_divergence_is_a_clear_error(raw_params):
-    params = _tiny_params(raw_params, lr=1e30)
+def test_divergence_is_a_clear_error(tiny):
+    cfg = tiny("vae", lr=1e30)
     split = PreparedSplit(np.full((16, 16, 16, 3), 255, np.uint8), pd.DataFrame({"image_id": range(16)}))
     with pytest.raises(PipelineError, match="vae: training diverged at step"):
-        train_vae(params.vae, split, torch.device("cpu"), seed=0)
+        train_vae(cfg, split, torch.device("cpu"), seed=0)
 
 
 def test_identity_reconstruction_has_zero_mse():
@@ -83,18 +76,18 @@ def test_identity_reconstruction_has_zero_mse():
     assert reconstruction_mse(Identity(), images, torch.device("cpu")) == 0
 
 
-def test_resume_after_interruption_reproduces_uninterrupted_weights(raw_params, tmp_path):
-    params = _tiny_params(raw_params, steps=25, kl_anneal_steps=10)
+def test_resume_after_interruption_reproduces_uninterrupted_weights(tiny, tmp_path):
+    cfg = tiny("vae", steps=25, kl_anneal_steps=10)
     images = np.random.default_rng(1).integers(0, 255, (40, 16, 16, 3), dtype=np.uint8)
     split = PreparedSplit(images, pd.DataFrame({"image_id": range(40)}))
     cpu = torch.device("cpu")
-    reference, ref_curves = train_vae(params.vae, split, cpu, seed=0)
+    reference, ref_curves = train_vae(cfg, split, cpu, seed=0)
 
     checkpoint = Checkpointer(tmp_path / "vae.ckpt", "fp", every=10)
     with pytest.raises(KeyboardInterrupt):
-        train_vae(params.vae, split, cpu, seed=0, metrics=InterruptAt(17), checkpoint=checkpoint)
+        train_vae(cfg, split, cpu, seed=0, metrics=InterruptAt(17), checkpoint=checkpoint)
     assert torch.load(tmp_path / "vae.ckpt", weights_only=False)["step"] == 10
-    resumed, curves = train_vae(params.vae, split, cpu, seed=0, checkpoint=checkpoint)
+    resumed, curves = train_vae(cfg, split, cpu, seed=0, checkpoint=checkpoint)
     assert curves["step"].tolist() == list(range(1, 26))
     assert curves["loss"].tolist() == ref_curves["loss"].tolist()
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):

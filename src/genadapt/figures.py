@@ -30,3 +30,8 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
     """Save (N, C, H, W) images in [0, 1] as one PNG grid with ``nrow`` images per row."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_image(make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0), str(path))
+
+
+def uint8_batch(images) -> torch.Tensor:
+    """(N, S, S, C) uint8 array -> (N, C, S, S) float in [0, 1], for the grids above."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255

@@ -1,18 +1,28 @@
-"""Typed, validated view of ``params.yaml``.
+"""Typed, validated view of ``params.yaml`` (pydantic).
 
-``params.yaml`` is the single source of every knob: the dataclasses below give each key a type
-and, where useful, allowed values or a lower bound, but no default. A stage calls
-:func:`load_params` before doing any work, so a typo or a wrong type fails in one line that
-names the key, e.g. ``params.yaml: vae.lr: expected a float, got 'fast'``.
+``params.yaml`` holds choices; defaults live beside the code that uses them (each model family's
+``params.py``). Every key has a type and, where it matters, a range; numbers must be finite;
+anything that becomes a path or a stage name matches ``^[a-z0-9-]+$``. A stage validates before
+doing any work (before any MLflow run opens), and a problem is one line naming the key, e.g.
+``params.yaml: models.vae.vae.lr: Input should be greater than 0 (got -1.0)``.
+
+Layout of the file: ``seed``, ``data.<dataset>``, ``tracking``, ``models.<family>.<instance>``
+(each instance gives only what differs from its family's defaults), ``classifier`` (the
+evaluator classifiers), ``evaluate`` (Inception metrics) and ``dann`` (the adaptation study).
+A stage validates the core sections and the instances of the families it runs, so a stage
+imports (and depends on) only its own family's defaults.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import typing
+import math
+import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from genadapt.errors import PipelineError
 
@@ -27,25 +37,58 @@ SOURCES = {
     "mnistm": ("embedded", "mnistm", "folder"),
     "svhn": ("embedded", "svhn", "folder"),
 }
+# Prepared image size (side in pixels) per (dataset, source), where the source fixes it.
+PREPARED_SIZE = {("faces", s): 64 for s in SOURCES["faces"]} | {
+    ("mnist", "embedded"): 28, ("mnist", "mnist"): 28, ("usps", "embedded"): 16, ("usps", "usps"): 16,
+    ("mnistm", "embedded"): 28, ("mnistm", "mnistm"): 32, ("svhn", "embedded"): 32, ("svhn", "svhn"): 32,
+}
 DANN_MODES = ("source_only", "dann", "cdan_e", "dann_st", "target_only")  # see genadapt.training.dann
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
+NAME_PATTERN = r"^[a-z0-9-]+$"  # names that become paths or DVC stage names
 
 
-def knob(*, choices: tuple | None = None, minimum: float | None = None):
-    """A required field with optional allowed values or a lower bound."""
-    return dataclasses.field(metadata={"choices": choices, "minimum": minimum})
+def _number(value):
+    """Refuse true/false and NaN/infinity before any range check."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
 
 
-@dataclasses.dataclass(frozen=True)
-class DatasetParams:
-    source: str  # embedded, the dataset's own name (its published layout) or folder; see SOURCES
-    root: str  # raw input folder, a DVC dependency of prepare-data; EMBEDDED_ROOT for embedded
-    n_train: int = knob(minimum=0)  # embedded: images generated; real: keep the first n (0 = all)
-    n_test: int = knob(minimum=0)
+def real(**bounds) -> Any:
+    """A finite float (YAML 1.1 reads ``1e-4`` as a string: numeric strings are accepted) with bounds."""
+    return Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False, **bounds)]
 
 
-@dataclasses.dataclass(frozen=True)
-class DataParams:
+def count(**bounds) -> Any:
+    """An integer (not a float, not a bool) with bounds."""
+    return Annotated[int, Field(strict=True, **bounds)]
+
+
+Name = Annotated[str, Field(strict=True, pattern=NAME_PATTERN)]
+Flag = Annotated[bool, Field(strict=True)]
+Text = Annotated[str, Field(strict=True)]
+Device = Literal["auto", "cpu", "cuda"]
+Dataset = Literal["faces", "mnist", "usps", "mnistm", "svhn"]
+DigitDataset = Literal["mnist", "usps", "mnistm", "svhn"]
+Probability = real(ge=0.0, le=1.0)
+
+
+class Section(BaseModel):
+    """A params section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetParams(Section):
+    source: Text  # embedded, the dataset's own name (its published layout) or folder; see SOURCES
+    root: Text  # raw input folder, a DVC dependency of prepare-data; EMBEDDED_ROOT for embedded
+    n_train: count(ge=0)  # embedded: images generated; real: keep the first n (0 = all)
+    n_test: count(ge=0)
+
+
+class DataParams(Section):
     faces: DatasetParams
     mnist: DatasetParams
     usps: DatasetParams
@@ -58,234 +101,171 @@ class DataParams:
             raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
         return getattr(self, name)
 
+    @model_validator(mode="after")
+    def _sources(self):
+        for name in DATASETS:
+            cfg = self.get(name)
+            if cfg.source not in SOURCES[name]:
+                raise ValueError(f"{name}.source: {cfg.source!r} is not one of {', '.join(SOURCES[name])}")
+            if cfg.source == "embedded" and 0 in (cfg.n_train, cfg.n_test):
+                raise ValueError(f"{name}: embedded data needs n_train and n_test >= 1 (0 means 'all' only for real data)")
+        return self
 
-@dataclasses.dataclass(frozen=True)
-class TrackingParams:
-    experiment: str  # MLflow experiment that every model run goes into
-    log_every: int = knob(minimum=1)  # steps between batched metric writes to MLflow
-
-
-@dataclasses.dataclass(frozen=True)
-class VAEParams:
-    dataset: str = knob(choices=DATASETS)
-    latent_dim: int = knob(minimum=1)
-    base_channels: int = knob(minimum=1)  # width of the first conv; doubled at each downsampling
-    batch_size: int = knob(minimum=1)
-    steps: int = knob(minimum=1)
-    lr: float = knob(minimum=0.0)
-    kl_weight: float = knob(minimum=0.0)  # beta in loss = recon + beta * KL
-    kl_anneal_steps: int = knob(minimum=0)  # linear warm-up of the KL weight from 0; 0 disables
-    checkpoint_every: int = knob(minimum=0)  # steps between resumable checkpoints; 0 disables
-    n_reconstructions: int = knob(minimum=1)  # test images shown over their reconstructions
-    n_samples: int = knob(minimum=1)  # random samples in the sample grid
-    tsne_by: str = knob()  # test-table column colouring the latent t-SNE: an attribute, or label for digits
-    tsne_points: int = knob(minimum=10)  # test images in the latent t-SNE
-    amp: bool  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
-    channels_last: bool  # channels-last memory format for the convolutions (faster on CPU and CUDA)
-    device: str = knob(choices=("auto", "cpu", "cuda"))
+    def prepared_size(self, name: str) -> int | None:
+        """Side of the prepared images of dataset ``name``, when its source fixes it."""
+        return PREPARED_SIZE.get((name, self.get(name).source))
 
 
-@dataclasses.dataclass(frozen=True)
-class ClassifierParams:
-    width: int = knob(minimum=1)  # first conv block's channels
-    batch_size: int = knob(minimum=1)
-    steps: int = knob(minimum=1)
-    lr: float = knob(minimum=0.0)  # peak of the one-cycle schedule
-    augment: bool = knob()  # train on shifted, re-contrasted, blurred, noisy views
-    amp: bool  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
-    channels_last: bool  # channels-last memory format for the convolutions (faster on CPU and CUDA)
-    device: str = knob(choices=("auto", "cpu", "cuda"))
+class TrackingParams(Section):
+    experiment: Text  # MLflow experiment that every model run goes into
+    log_every: count(ge=1)  # steps between batched metric writes to MLflow
 
 
-@dataclasses.dataclass(frozen=True)
-class GANParams:
-    """One GAN of the DCGAN family; the section name (dcgan, acgan_faces, acgan_digits, infogan) picks the kind."""
-
-    dataset: str = knob(choices=DATASETS)
-    condition: str  # ACGAN: a face attribute (e.g. Smiling) or 'label' for digits; '' otherwise
-    image_size: int = knob(minimum=16)  # images are resized to this (a power of two)
-    channels: int = knob(choices=(1, 3))
-    nz: int = knob(minimum=1)
-    ngf: int = knob(minimum=1)
-    ndf: int = knob(minimum=1)
-    n_categorical: int = knob(minimum=0)  # InfoGAN categorical code size; 0 otherwise
-    n_continuous: int = knob(minimum=0)  # InfoGAN continuous codes; 0 otherwise
-    info_weight: float = knob(minimum=0.0)  # InfoGAN mutual-information loss weight
-    aux_weight: float = knob(minimum=0.0)  # ACGAN auxiliary classification loss weight
-    aux_on_fake: bool = knob()  # ACGAN: also train D's class head on fakes' intended classes (the original)
-    batch_size: int = knob(minimum=2)
-    steps: int = knob(minimum=1)  # generator updates
-    d_steps: int = knob(minimum=1)  # discriminator updates per generator update
-    lr_g: float = knob(minimum=0.0)
-    lr_d: float = knob(minimum=0.0)
-    beta1: float = knob(minimum=0.0)
-    real_label: list[float]  # soft labels: real targets drawn from U(low, high)
-    fake_label: list[float]  # fake targets drawn from U(low, high)
-    label_flip: float = knob(minimum=0.0)  # noisy labels: probability of swapping real/fake targets in D
-    instance_noise: float = knob(minimum=0.0)  # std of Gaussian noise on D's inputs (in [-1,1] units) ...
-    instance_noise_steps: int = knob(minimum=0)  # ... annealed linearly to 0 over these steps
-    ema_decay: float = knob(minimum=0.0)  # EMA copy of G used for sampling; 0 disables
-    eval_every: int = knob(minimum=0)  # steps between cheap quality scores (fd_classifier); best G is kept
-    eval_samples: int = knob(minimum=2)
-    checkpoint_every: int = knob(minimum=0)
-    n_generate: int = knob(minimum=1)  # PNGs written by generate, from fixed seeds
-    amp: bool  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
-    channels_last: bool  # channels-last memory format for the convolutions (faster on CPU and CUDA)
-    device: str = knob(choices=("auto", "cpu", "cuda"))
+class ClassifierParams(Section):
+    width: count(ge=1)  # first conv block's channels
+    batch_size: count(ge=1)
+    steps: count(ge=1)
+    lr: real(gt=0.0)  # peak of the one-cycle schedule
+    augment: Flag  # train on shifted, re-contrasted, blurred, noisy views
+    amp: Flag  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
+    channels_last: Flag  # channels-last memory format for the convolutions (faster on CPU and CUDA)
+    device: Device
 
 
-GAN_MODELS = {"dcgan": "dcgan", "acgan_faces": "acgan", "acgan_digits": "acgan", "infogan": "infogan"}  # section -> kind
+class EvaluateParams(Section):
+    inception: Literal["auto", "required", "off"]  # auto: skip with one warning when weights are absent
+    inception_weights: Text  # path to pt_inception-2015-12-05-6726825d.pth; "" = the torch hub cache
+    batch_size: count(ge=1)
+    device: Device
 
 
-@dataclasses.dataclass(frozen=True)
-class EvaluateParams:
-    inception: str = knob(choices=("auto", "required", "off"))  # auto: skip with one warning when weights are absent
-    inception_weights: str  # path to pt_inception-2015-12-05-6726825d.pth; "" = the torch hub cache
-    batch_size: int = knob(minimum=1)
-    device: str = knob(choices=("auto", "cpu", "cuda"))
-
-
-@dataclasses.dataclass(frozen=True)
-class DomainPair:
-    source: str = knob(choices=DIGIT_DATASETS)
-    target: str = knob(choices=DIGIT_DATASETS)
-    channels: int = knob(choices=(1, 3))  # both domains in grey or RGB (grey repeated / colour by luminance)
-    invert_source: bool  # also train on the source's negatives (digits dark on light as well as light on dark)
+class DomainPair(Section):
+    source: DigitDataset
+    target: DigitDataset
+    channels: Literal[1, 3]  # both domains in grey or RGB (grey repeated / colour by luminance)
+    invert_source: Flag  # also train on the source's negatives (digits dark on light as well as light on dark)
     # dann_st: weight of the class-balance term (times lambda_p), which assumes the target's classes
     # are about equally frequent: 0 for real USPS and SVHN, whose classes are not.
-    class_balance: float = knob(minimum=0.0)
+    class_balance: real(ge=0.0)
+
+    @model_validator(mode="after")
+    def _two_domains(self):
+        if self.source == self.target:
+            raise ValueError(f"source and target are both {self.source!r}")
+        return self
 
 
-@dataclasses.dataclass(frozen=True)
-class DANNParams:
-    pairs: dict[str, DomainPair]  # name -> source/target; one train-dann stage per pair
-    modes: list[str]  # any of source_only, dann, cdan_e, dann_st, target_only
-    image_size: int = knob(minimum=8)  # every pair is brought to this size (channels are per pair)
-    width: int = knob(minimum=1)  # first conv block's channels
-    batch_size: int = knob(minimum=2)  # per domain
-    steps: int = knob(minimum=1)
-    lr: float = knob(minimum=0.0)  # mu_0 of mu_p = mu_0 / (1 + alpha p)^beta
-    lr_alpha: float = knob(minimum=0.0)
-    lr_beta: float = knob(minimum=0.0)
-    gamma: float = knob(minimum=0.0)  # lambda_p = 2 / (1 + exp(-gamma p)) - 1
-    momentum: float = knob(minimum=0.0)
-    weight_decay: float = knob(minimum=0.0)
-    st_threshold: float = knob(minimum=0.0)  # dann_st: teacher confidence needed for a pseudo-label
-    st_weight: float = knob(minimum=0.0)  # dann_st: weight of the self-training loss (times lambda_p)
-    st_ema: float = knob(minimum=0.0)  # dann_st: decay of the teacher's moving average
-    tsne_points: int = knob(minimum=10)  # test images per domain in the t-SNE plots
-    checkpoint_every: int = knob(minimum=0)
-    device: str = knob(choices=("auto", "cpu", "cuda"))
+class DANNParams(Section):
+    pairs: Annotated[dict[Name, DomainPair], Field(min_length=1)]  # name -> source/target; one train-dann stage each
+    modes: Annotated[list[Literal["source_only", "dann", "cdan_e", "dann_st", "target_only"]], Field(min_length=1)]
+    image_size: count(ge=8)  # every pair is brought to this size (channels are per pair)
+    width: count(ge=1)  # first conv block's channels
+    batch_size: count(ge=2)  # per domain
+    steps: count(ge=1)
+    lr: real(gt=0.0)  # mu_0 of mu_p = mu_0 / (1 + alpha p)^beta
+    lr_alpha: real(ge=0.0)
+    lr_beta: real(ge=0.0)
+    gamma: real(ge=0.0)  # lambda_p = 2 / (1 + exp(-gamma p)) - 1
+    momentum: real(ge=0.0, lt=1.0)
+    weight_decay: real(ge=0.0)
+    st_threshold: Probability  # dann_st: teacher confidence needed for a pseudo-label
+    st_weight: real(ge=0.0)  # dann_st: weight of the self-training loss (times lambda_p)
+    st_ema: real(ge=0.0, lt=1.0)  # dann_st: decay of the teacher's moving average
+    tsne_points: count(ge=10)  # test images per domain in the t-SNE plots
+    checkpoint_every: count(ge=0)
+    device: Device
 
 
-@dataclasses.dataclass(frozen=True)
-class Params:
-    seed: int
+class Params(Section):
+    seed: count(ge=0, le=2**31 - 1)
     data: DataParams
     tracking: TrackingParams
-    vae: VAEParams
-    dcgan: GANParams
-    acgan_faces: GANParams
-    acgan_digits: GANParams
-    infogan: GANParams
+    # family -> instance name -> that instance's validated params (only the families validated)
+    models: dict[Name, dict[Name, Any]]
     classifier: ClassifierParams
     evaluate: EvaluateParams
     dann: DANNParams
 
+    def instance(self, name: str) -> tuple[str, Any]:
+        """(family, validated params) of the model instance ``name``."""
+        for family, instances in self.models.items():
+            if name in instances:
+                if isinstance(instances[name], dict):
+                    raise PipelineError(f"model {name!r} of family {family!r} was not validated by this stage")
+                return family, instances[name]
+        known = [n for instances in self.models.values() for n in instances]
+        raise PipelineError(f"unknown model {name!r}; params.yaml models has: {', '.join(known)}")
 
-def _check_value(value, kind, key: str):
-    """Return ``value`` converted to ``kind`` or raise a one-line error naming ``key``."""
-    if dataclasses.is_dataclass(kind):
-        return _build(kind, value, key)
-    origin = typing.get_origin(kind)
-    if origin is dict:
-        if not isinstance(value, dict) or not value:
-            raise PipelineError(f"params.yaml: {key}: expected a non-empty mapping, got {value!r}")
-        _, value_kind = typing.get_args(kind)
-        return {str(k): _check_value(v, value_kind, f"{key}.{k}") for k, v in value.items()}
-    if origin in (list, tuple):
-        if not isinstance(value, list):
-            raise PipelineError(f"params.yaml: {key}: expected a list, got {value!r}")
-        (item_kind, *_) = typing.get_args(kind)
-        return tuple(_check_value(v, item_kind, f"{key}[{i}]") for i, v in enumerate(value))
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise PipelineError(f"params.yaml: {key}: expected true or false, got {value!r}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise PipelineError(f"params.yaml: {key}: expected an integer, got {value!r}")
-        return value
-    if kind is float:
-        # YAML 1.1 reads '1e-4' (no dot) as a string, so numeric strings are accepted here.
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PipelineError(f"params.yaml: {key}: expected a float, got {value!r}")
-        return float(value)
-    if kind is str:
-        if not isinstance(value, str):
-            raise PipelineError(f"params.yaml: {key}: expected a string, got {value!r}")
-        return value
-    raise TypeError(f"unsupported parameter type {kind!r} for {key}")
+    def instances(self, family: str) -> dict[str, Any]:
+        return self.models.get(family, {})
 
 
-def _build(cls, mapping, prefix: str):
-    """Instantiate dataclass ``cls`` from a mapping, rejecting unknown, missing and mistyped keys."""
-    where = prefix or "top level"
-    if not isinstance(mapping, dict):
-        raise PipelineError(f"params.yaml: {where}: expected a mapping, got {mapping!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in mapping:
-        if key not in fields:
-            name = f"{prefix}.{key}" if prefix else str(key)
-            raise PipelineError(f"params.yaml: unknown key {name!r} (known here: {', '.join(fields)})")
-    values = {}
-    for name, field in fields.items():
-        key = f"{prefix}.{name}" if prefix else name
-        if name not in mapping:
-            raise PipelineError(f"params.yaml: missing key {key!r}")
-        value = _check_value(mapping[name], hints[name], key)
-        choices, minimum = field.metadata.get("choices"), field.metadata.get("minimum")
-        if choices is not None and value not in choices:
-            raise PipelineError(f"params.yaml: {key}: {value!r} is not one of {', '.join(map(str, choices))}")
-        if minimum is not None and value < minimum:
-            raise PipelineError(f"params.yaml: {key}: {value!r} is below the minimum {minimum}")
-        values[name] = value
-    return cls(**values)
+def _key(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
 
 
-def parse_params(raw) -> Params:
-    """Validate an already-loaded params mapping."""
-    params = _build(Params, raw, "")
-    for name in DATASETS:
-        cfg = params.data.get(name)
-        if cfg.source not in SOURCES[name]:
-            raise PipelineError(f"params.yaml: data.{name}.source: {cfg.source!r} is not one of {', '.join(SOURCES[name])}")
-        if cfg.source == "embedded" and 0 in (cfg.n_train, cfg.n_test):
-            raise PipelineError(f"params.yaml: data.{name}: embedded data needs n_train and n_test >= 1 (0 means 'all' only for real data)")
-    for section, kind in GAN_MODELS.items():
-        gan = getattr(params, section)
-        if len(gan.real_label) != 2 or len(gan.fake_label) != 2:
-            raise PipelineError(f"params.yaml: {section}.real_label and fake_label must be [low, high]")
-        if kind == "acgan" and not gan.condition:
-            raise PipelineError(f"params.yaml: {section}.condition: ACGAN needs an attribute name or 'label'")
-        if kind == "infogan" and gan.n_categorical + gan.n_continuous == 0:
-            raise PipelineError(f"params.yaml: {section}: InfoGAN needs n_categorical or n_continuous > 0")
-    for name, pair in params.dann.pairs.items():
-        if pair.source == pair.target:
-            raise PipelineError(f"params.yaml: dann.pairs.{name}: source and target are both {pair.source!r}")
-    unknown = [m for m in params.dann.modes if m not in DANN_MODES]
-    if unknown or not params.dann.modes:
-        raise PipelineError(f"params.yaml: dann.modes: {unknown or 'empty'}; choose from {', '.join(DANN_MODES)}")
-    return params
+def _one_line(exc: ValidationError, prefix: tuple = ()) -> PipelineError:
+    """The first validation error as ``params.yaml: <key>: <message> (got <value>)``."""
+    error = exc.errors()[0]
+    loc = prefix + tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+    key = _key(loc) or "top level"
+    if error["type"] == "extra_forbidden":
+        return PipelineError(f"params.yaml: unknown key {key!r}")
+    if error["type"] == "missing":
+        return PipelineError(f"params.yaml: missing key {key!r}")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error" and re.match(r"^[\w.-]+: ", message):  # a validator naming a key below this one
+        key, message = f"{key}.{message.split(': ', 1)[0]}", message.split(": ", 1)[1]
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) or error["type"] == "value_error" else f" (got {value!r})"
+    return PipelineError(f"params.yaml: {key}: {message}{shown}"[:400])
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def validate_instance(family: str, name: str, raw: Any) -> Any:
+    """One model instance, validated by its family's params (defaults filled in)."""
+    from genadapt.families import family_params
+
+    if not isinstance(raw, dict):
+        raise PipelineError(f"params.yaml: models.{family}.{name}: expected a mapping, got {raw!r}")
+    try:
+        return family_params(family).validate(raw)
+    except ValidationError as exc:
+        raise _one_line(exc, ("models", family, name)) from None
+    except ValueError as exc:  # e.g. "kind: 'x' is not one of ..."
+        raise PipelineError(f"params.yaml: models.{family}.{name}.{exc}") from None
+
+
+def parse_params(raw, families: Iterable[str] | None = None) -> Params:
+    """Validate an already-loaded params mapping: the core sections and the instances of
+    ``families`` (None: every family). The others are checked for names only."""
+    from genadapt.families import FAMILIES, family_params
+
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(exc) from None
+    unknown = [f for f in params.models if f not in FAMILIES]
+    if unknown:
+        raise PipelineError(f"params.yaml: models.{unknown[0]}: unknown model family; choose from {', '.join(FAMILIES)}")
+    seen: dict[str, str] = {}
+    for family, instances in params.models.items():
+        for name in instances:
+            if name in seen:
+                raise PipelineError(f"params.yaml: models.{family}.{name}: the name is also used in models.{seen[name]}")
+            seen[name] = family
+    chosen = list(params.models) if families is None else [f for f in families if f in params.models]
+    models = {f: dict(instances) for f, instances in params.models.items()}
+    for family in chosen:
+        for name, raw_instance in params.models[family].items():
+            cfg = validate_instance(family, name, raw_instance)
+            problem = family_params(family).cross_check(cfg, params.data)
+            if problem:
+                raise PipelineError(f"params.yaml: models.{family}.{name}.{problem}")
+            models[family][name] = cfg
+    return params.model_copy(update={"models": models})
+
+
+def load_params(path: str | Path = "params.yaml", families: Iterable[str] | None = ()) -> Params:
     """Read and validate ``params.yaml``; any problem is a :class:`PipelineError` naming the key."""
     path = Path(path)
     try:
@@ -294,18 +274,32 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise PipelineError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         raise PipelineError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_params(raw)
+    return parse_params(raw, families)
 
 
-def flatten(section, prefix: str) -> dict[str, object]:
+def load_params_for_model(name: str, path: str | Path = "params.yaml") -> tuple[Params, str]:
+    """(params with model instance ``name``'s family validated, that family's name)."""
+    shallow = load_params(path)
+    family = next((f for f, instances in shallow.models.items() if name in instances), None)
+    if family is None:
+        known = [n for instances in shallow.models.values() for n in instances]
+        raise PipelineError(f"unknown model {name!r}; params.yaml models has: {', '.join(known)}")
+    return load_params(path, families=(family,)), family
+
+
+def replace(section: BaseModel, **changes) -> BaseModel:
+    """A copy of ``section`` with ``changes``, validated again."""
+    return type(section).model_validate({**section.model_dump(), **changes})
+
+
+def flatten(section: BaseModel, prefix: str) -> dict[str, object]:
     """A params section as flat ``prefix.key -> value`` pairs, for logging to MLflow."""
     flat = {}
-    for field in dataclasses.fields(section):
-        value = getattr(section, field.name)
-        key = f"{prefix}.{field.name}"
-        if dataclasses.is_dataclass(value):
+    for name in type(section).model_fields:
+        value = getattr(section, name)
+        key = f"{prefix}.{name}"
+        if isinstance(value, BaseModel):
             flat.update(flatten(value, key))
         else:
             flat[key] = value
     return flat
-

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from genadapt.data.image_files import read_images
 from genadapt.data.prepared import PreparedSplit
-from genadapt.data.real.images import read_images
 from genadapt.errors import PipelineError
 
 TRAIN_END, VAL_END = 162770, 182637  # last image index (1-based) of train and of val

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genadapt.data.image_files import read_images
 from genadapt.data.prepared import SPLITS, PreparedSplit
-from genadapt.data.real.images import read_images
 from genadapt.errors import PipelineError
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genadapt.checkpoints import load_weights, save_weights
 from genadapt.data.prepared import PreparedSplit, load_split, read_meta
 from genadapt.data.transforms import to_common_format
 from genadapt.errors import PipelineError
@@ -22,6 +21,7 @@ from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import Params
 from genadapt.runtime import bf16_autocast, resolve_device
 from genadapt.training.classifier import fit_classifier, predict
+from genadapt.weights import load_weights, save_weights
 
 NAME = "classifier"
 

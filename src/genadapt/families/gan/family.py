@@ -15,59 +15,60 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from genadapt.checkpoints import load_config, load_weights, save_weights
+from genadapt.data.image_files import read_images
 from genadapt.data.prepared import load_split, read_meta
-from genadapt.data.real.images import read_images
 from genadapt.data.transforms import to_common_format
 from genadapt.distributed import barrier, init_world, local_device, shutdown
 from genadapt.errors import PipelineError
-from genadapt.figures import learning_curves, save_grid
+from genadapt.evaluator import Evaluator
+from genadapt.families import StagePaths, instance_paths
+from genadapt.families.gan.kinds import get_kind
+from genadapt.families.gan.latent import generate_images, sample_latent
+from genadapt.families.gan.model import GANConfig, Generator
+from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.training import GANData, train_gan
+from genadapt.figures import learning_curves, save_grid, uint8_batch
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception import InceptionFeatures, inception_metrics
-from genadapt.models.gan import GANConfig, Generator
-from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import GAN_MODELS, GANParams, Params, flatten
+from genadapt.metrics.inception_reference import read_reference, resolve_inception
+from genadapt.outputs import atomic_dir, atomic_file, write_json
+from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device
-from genadapt.steps import StagePaths
-from genadapt.steps.classifier import Evaluator
-from genadapt.steps.inception import read_reference, resolve_inception
+from genadapt.sections import Section, png_of_figure
 from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
-from genadapt.training.gan import GANData, gan_config, generate_images, sample_latent, train_gan
+from genadapt.weights import load_config, load_weights, save_weights
 
 GENERATOR = "generator"
+ARTEFACTS = {
+    "train": ("generator.safetensors", "generator.json", "training_summary.json", "mlflow_run.json"),
+    "generate": ("images/", "images.csv", "samples.png"),  # plus the kind's figures (GANKind.figures)
+    "evaluate": ("fd_classifier", "generated_n", "real_test_n", "inception_available"),  # plus the kind's metrics
+}
 
 
-def _section(params: Params, name: str) -> tuple[GANParams, str]:
-    if name not in GAN_MODELS:
-        raise PipelineError(f"unknown GAN {name!r}; choose one of {', '.join(GAN_MODELS)}")
-    return getattr(params, name), GAN_MODELS[name]
+def _instance(params: Params, name: str) -> GANParams:
+    family, cfg = params.instance(name)
+    if family != "gan":
+        raise PipelineError(f"model {name!r} is a {family}, not a GAN")
+    return cfg
 
 
-def load_gan_data(cfg: GANParams, kind: str, data_dir: Path, split: str = "train") -> GANData:
-    """The split at the GAN's size and channels, with ACGAN conditions (attribute 0/1 or digit label)."""
+def load_gan_data(cfg: GANParams, data_dir: Path, split: str = "train") -> GANData:
+    """The split at the GAN's size and channels, with the kind's conditions (ACGAN: attribute 0/1 or digit label)."""
     prepared = load_split(data_dir, split)
     images = to_common_format(prepared.images, cfg.image_size, cfg.channels)
-    if kind != "acgan":
-        return GANData(images, None, 0)
-    if cfg.condition == "label":
-        if "label" not in prepared.table:
-            raise PipelineError(f"condition 'label' needs a digit dataset; {data_dir} has attributes")
-        return GANData(images, prepared.labels, 10)
-    return GANData(images, prepared.attribute(cfg.condition), 2)
-
-
-def _to_uint8_grid(images: np.ndarray) -> torch.Tensor:
-    """(N, S, S, C) uint8 -> (N, C, S, S) float in [0, 1] for torchvision grids."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    conditions, n_classes = get_kind(cfg.kind).conditions(cfg, prepared)
+    return GANData(images, conditions, n_classes)
 
 
 def train(params: Params, name: str, paths: StagePaths) -> None:
     """Train one GAN. Under ``torchrun`` every rank trains; rank 0 alone logs, checkpoints and writes outputs."""
-    cfg, kind = _section(params, name)
+    cfg = _instance(params, name)
+    kind = get_kind(cfg.kind)
     data_dir, evaluator_dir, out_dir, checkpoint_dir = paths.data, paths.evaluator, paths.out, paths.checkpoints
     meta = read_meta(data_dir)
-    data = load_gan_data(cfg, kind, data_dir)
+    data = load_gan_data(cfg, data_dir)
     world = init_world(resolve_device(cfg.device))
     device = local_device(resolve_device(cfg.device), world)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +83,7 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
 
     evaluator = Evaluator(evaluator_dir, device)
     real_features = evaluator.features(load_split(data_dir, "test").images)
-    net_cfg = gan_config(cfg, kind, data.n_classes)
+    net_cfg = kind.net_config(cfg, data.n_classes)
     fixed = sample_latent(net_cfg, cfg.eval_samples, torch.Generator().manual_seed(params.seed + 1)).vector
 
     def quality_score(G: Generator) -> float:
@@ -95,7 +96,7 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
         params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size,
                        "bf16_autocast": bf16},
-        tags={"gan.kind": kind},
+        tags={"gan.kind": kind.name},
     )
     run = ModelRun(run_id)
     try:
@@ -103,9 +104,10 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
                                        checkpoint.with_extra(run_id=run_id), quality_score, world)
         with atomic_dir(out_dir) as tmp:
             save_weights(G, G.cfg.to_dict(), tmp, GENERATOR)
-            curves.to_csv(tmp / "curves.csv", index=False)
             write_json(tmp / "training_summary.json", summary)
             write_run_file(tmp, run_id, name)
+        with atomic_file(paths.curves) as tmp:
+            curves.to_csv(tmp, index=False)
     except PipelineError:
         run.fail()
         raise
@@ -113,12 +115,12 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
         barrier(world)
         shutdown(world)
     checkpoint.remove()
-    columns = [c for c in ("loss_d", "loss_g", "d_real", "d_fake", "loss_aux_fake", "loss_info") if c in curves]
+    columns = [c for c in kind.loss_columns if c in curves]
     run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
     if "train_fd_classifier" in curves:
         scored = curves.dropna(subset=["train_fd_classifier"])
         run.log_figure(learning_curves(scored, ["train_fd_classifier"], f"{name}: fd_classifier during training"), "curves/quality.png")
-    run.log_file(out_dir / "curves.csv", "curves")
+    run.log_file(paths.curves, "curves")
     run.log_metrics({k: v for k, v in summary.items() if v is not None})
     _log_mlflow_model(run, G)
     run.finish()
@@ -155,7 +157,8 @@ def _save_pngs(images: np.ndarray, folder: Path) -> list[str]:
 
 def generate(params: Params, name: str, paths: StagePaths) -> None:
     """Sample grids plus ``n_generate`` PNGs from fixed seeds (with their intended labels for ACGAN)."""
-    cfg, kind = _section(params, name)
+    cfg = _instance(params, name)
+    kind = get_kind(cfg.kind)
     model_dir, out_dir = paths.model, paths.out
     device = resolve_device(cfg.device)
     G = load_generator(model_dir, device)
@@ -165,59 +168,20 @@ def generate(params: Params, name: str, paths: StagePaths) -> None:
         # The evaluated set: latent i is drawn from seed (seed, i) order, the same for every run.
         latent = sample_latent(net_cfg, cfg.n_generate, torch.Generator().manual_seed(params.seed + 2))
         names = _save_pngs(generate_images(G, latent.vector), tmp / "images")
-        table = {"image_id": names}
-        if kind == "acgan":
-            column = "label" if cfg.condition == "label" else cfg.condition
-            table[column] = latent.classes.numpy()
-        pd.DataFrame(table).to_csv(tmp / "images.csv", index=False)
-        save_grid(_to_uint8_grid(generate_images(G, sample_latent(net_cfg, 32, seeded).vector)), tmp / "samples.png", nrow=8)
-        if kind == "acgan" and net_cfg.n_classes == 2:
-            # 10 pairs: the same z with the attribute off (top row) and on (bottom row).
-            z = sample_latent(net_cfg, 10, seeded, classes=torch.zeros(10, dtype=torch.long))
-            on = z.vector.clone()
-            on[:, net_cfg.nz:net_cfg.nz + 2] = torch.tensor([0.0, 1.0])
-            pairs = np.concatenate([generate_images(G, z.vector), generate_images(G, on)])
-            save_grid(_to_uint8_grid(pairs), tmp / "pairs.png", nrow=10)
-        elif kind == "acgan":
-            # 10x10: row k holds 10 samples of class k.
-            classes = torch.arange(net_cfg.n_classes).repeat_interleave(10)
-            grid = generate_images(G, sample_latent(net_cfg, len(classes), seeded, classes=classes).vector)
-            save_grid(_to_uint8_grid(grid), tmp / "class_grid.png", nrow=10)
-        if kind == "infogan":
-            _traversals(G, net_cfg, seeded, tmp)
+        pd.DataFrame({"image_id": names, **kind.generated_columns(cfg, latent)}).to_csv(tmp / "images.csv", index=False)
+        save_grid(uint8_batch(generate_images(G, sample_latent(net_cfg, 32, seeded).vector)), tmp / "samples.png", nrow=8)
+        kind.extra_figures(G, cfg, seeded, tmp)
     run = model_run(model_dir, "generate")
     for png in sorted(out_dir.glob("*.png")):
         run.log_file(png, "generated")
-
-
-def _traversals(G: Generator, net_cfg: GANConfig, seeded: torch.Generator, out: Path) -> None:
-    """One grid per code: one row per code value, the same 10 noise vectors in every row."""
-    n_cols = 10
-    base = sample_latent(net_cfg, n_cols, seeded)
-    if net_cfg.n_categorical:
-        rows = []
-        for value in range(net_cfg.n_categorical):
-            cat = torch.full((n_cols,), value, dtype=torch.long)
-            latent = sample_latent(net_cfg, n_cols, seeded, categorical=cat, continuous=base.continuous)
-            latent.vector[:, : net_cfg.nz] = base.vector[:, : net_cfg.nz]
-            rows.append(generate_images(G, latent.vector))
-        save_grid(_to_uint8_grid(np.concatenate(rows)), out / "traversal_categorical.png", nrow=n_cols)
-    for code in range(net_cfg.n_continuous):
-        rows = []
-        for value in np.linspace(-1, 1, 7):
-            continuous = base.continuous.clone() if base.continuous is not None else None
-            continuous[:, code] = float(value)
-            latent = sample_latent(net_cfg, n_cols, seeded, categorical=base.categorical, continuous=continuous)
-            latent.vector[:, : net_cfg.nz] = base.vector[:, : net_cfg.nz]
-            rows.append(generate_images(G, latent.vector))
-        save_grid(_to_uint8_grid(np.concatenate(rows)), out / f"traversal_continuous_{code}.png", nrow=n_cols)
 
 
 def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
     """fd_classifier of the generated set against the test split; ACGAN: accuracy of the evaluator
     on generated images against their intended class/attribute. The evaluator's own test accuracy
     is recorded beside them."""
-    cfg, kind = _section(params, name)
+    cfg = _instance(params, name)
+    kind = get_kind(cfg.kind)
     generated_dir, data_dir, evaluator_dir, model_dir, out_file = paths.generated, paths.data, paths.evaluator, paths.model, paths.out
     device = resolve_device(cfg.device)
     evaluator = Evaluator(evaluator_dir, device)
@@ -240,16 +204,7 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
         metrics["inception_available"] = 1
     else:
         metrics["inception_available"] = 0  # FID, IS, KID, precision/recall not computed: see the run's tag
-    trust = evaluator.info["test_metrics"]
-    if kind == "acgan":
-        predicted = evaluator.predict(generated)
-        if cfg.condition == "label":
-            metrics["intended_accuracy"] = float((predicted == table["label"].to_numpy()).mean())
-            metrics["evaluator_test_accuracy"] = trust["test_accuracy"]
-        else:
-            column = evaluator.output_index(cfg.condition)
-            metrics["intended_accuracy"] = float((predicted[:, column] == table[cfg.condition].to_numpy()).mean())
-            metrics["evaluator_test_accuracy"] = trust[f"test_accuracy.{cfg.condition}"]
+    metrics.update(kind.extra_metrics(cfg, evaluator, generated, table))
     write_json(out_file, metrics)
     run = model_run(model_dir, "evaluate")
     run.log_metrics(metrics)
@@ -264,3 +219,36 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
 
 def training_summary(model_dir: Path) -> dict:
     return json.loads((Path(model_dir) / "training_summary.json").read_text())
+
+
+def report_section(params: Params, name: str) -> Section:
+    """Metrics with their protocol, learning curves, the quality curve and the kind's figures."""
+    cfg = _instance(params, name)
+    kind = get_kind(cfg.kind)
+    paths = instance_paths("gan", name, cfg.dataset)
+    metrics = json.loads(paths.out.read_text())
+    curves = pd.read_csv(paths.curves)
+    G = load_generator(paths.model, torch.device("cpu"))
+    summary = training_summary(paths.model)
+    notes = {
+        "fd_classifier": f"Frechet distance in the {cfg.dataset} evaluator classifier's feature space, "
+                         f"{metrics['generated_n']} generated vs {metrics['real_test_n']} test images (lower is better; not FID)",
+        **kind.metric_notes(cfg),
+    }
+    loss_columns = [c for c in kind.loss_columns if c in curves]
+    figures = [(f"{name} learning curves", png_of_figure(learning_curves(curves, loss_columns, f"{name} training")))]
+    if "train_fd_classifier" in curves:
+        scored = curves.dropna(subset=["train_fd_classifier"])
+        figures.append((f"fd_classifier of the EMA generator during training (best at step {summary['best_step']})",
+                        png_of_figure(learning_curves(scored, ["train_fd_classifier"], "quality during training"))))
+    for file, caption in kind.figures.items():
+        if (paths.generated / file).exists():
+            figures.append((caption, (paths.generated / file).read_bytes()))
+    return Section(
+        title=f"{name} ({cfg.kind}, {cfg.dataset}, {cfg.image_size}x{cfg.image_size})",
+        params=flatten(cfg, name),
+        metrics=metrics,
+        metric_notes=notes,
+        architecture=f"{G}\n\n{sum(p.numel() for p in G.parameters()):,} generator parameters",
+        figures=figures,
+    )

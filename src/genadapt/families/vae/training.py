@@ -9,8 +9,8 @@ import torch
 
 from genadapt.data.prepared import PreparedSplit
 from genadapt.errors import PipelineError
-from genadapt.models.vae import VAE, VAEConfig, vae_loss
-from genadapt.params import VAEParams
+from genadapt.families.vae.model import VAE, VAEConfig, vae_loss
+from genadapt.families.vae.params import VAEParams
 from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
@@ -22,6 +22,8 @@ def vae_config(cfg: VAEParams, images) -> VAEConfig:
     _, height, width, channels = images.shape
     if height != width:
         raise PipelineError(f"vae: images must be square, got {height}x{width}")
+    if height < 8 or height & (height - 1):
+        raise PipelineError(f"vae: the VAE needs images with a power-of-two side >= 8, got {height}x{width}")
     return VAEConfig(image_size=height, channels=channels, latent_dim=cfg.latent_dim, base_channels=cfg.base_channels)
 
 

@@ -1,32 +1,40 @@
-"""The VAE's train, generate and evaluate steps, called by the scripts in ``stages/``."""
+"""The VAE family's entry points: train, generate, evaluate (called by ``stages/``) and its report section."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
-from genadapt.checkpoints import load_config, load_weights, save_weights
 from genadapt.data.prepared import PreparedSplit, load_split, read_meta
 from genadapt.errors import PipelineError
+from genadapt.families import StagePaths, instance_paths
+from genadapt.families.vae.model import VAE, VAEConfig
+from genadapt.families.vae.training import train_vae, vae_config
 from genadapt.figures import learning_curves, plt, save_grid
 from genadapt.metrics.reconstruction import reconstruction_mse
 from genadapt.metrics.tsne import tsne_2d, tsne_by_value_figure
-from genadapt.models.vae import VAE, VAEConfig
-from genadapt.outputs import atomic_dir, write_json
+from genadapt.outputs import atomic_dir, atomic_file, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device, seed_everything, to_float_images
-from genadapt.steps import StagePaths
+from genadapt.sections import Section, png_of_figure
 from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
-from genadapt.training.vae import train_vae, vae_config
+from genadapt.weights import load_config, load_weights, save_weights
 
-NAME = "vae"
+WEIGHTS = "vae"  # models/<name>/vae.safetensors + vae.json
+ARTEFACTS = {
+    "train": ("vae.safetensors", "vae.json", "mlflow_run.json"),
+    "generate": ("reconstructions.png", "samples.png", "latent_tsne.png"),
+    "evaluate": ("test_mse", "test_n"),
+}
 
 
 def train(params: Params, name: str, paths: StagePaths) -> None:
-    cfg = params.vae
+    _, cfg = params.instance(name)
     data_dir, out_dir, checkpoint_dir = paths.data, paths.out, paths.checkpoints
     meta = read_meta(data_dir)
     train_split = load_split(data_dir, "train")
@@ -35,11 +43,11 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     bf16 = bf16_autocast(device, cfg.amp)  # a checkpoint resumes only in the precision it was trained in
     checkpoint = Checkpointer(
-        checkpoint_dir / "vae.ckpt", fingerprint([flatten(cfg, "vae"), params.seed, meta, bf16]), cfg.checkpoint_every
+        checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta, bf16]), cfg.checkpoint_every
     )
     # An interrupted run resumes, and keeps logging into its MLflow run.
     run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
-        params, NAME, {**flatten(cfg, NAME), "data.name": meta["name"], "data.source": meta["source"],
+        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"],
                        "bf16_autocast": bf16}
     )
     run = ModelRun(run_id)
@@ -48,28 +56,29 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
             cfg, train_split, device, params.seed, MetricBuffer(run, params.tracking.log_every), checkpoint.with_extra(run_id=run_id)
         )
         with atomic_dir(out_dir) as tmp:
-            save_weights(model, model.cfg.to_dict(), tmp, NAME)
-            curves.to_csv(tmp / "curves.csv", index=False)
-            write_run_file(tmp, run_id, NAME)
+            save_weights(model, model.cfg.to_dict(), tmp, WEIGHTS)
+            write_run_file(tmp, run_id, name)
+        with atomic_file(paths.curves) as tmp:
+            curves.to_csv(tmp, index=False)
     except PipelineError:
         run.fail()
         raise
     checkpoint.remove()
     run.log_figure(learning_curves(curves, ["recon_mse", "kl", "loss"], "VAE training"), "curves/vae_training.png")
-    run.log_file(out_dir / "curves.csv", "curves")
+    run.log_file(paths.curves, "curves")
     run.finish()
 
 
 def load_model(model_dir: Path, device: torch.device) -> VAE:
-    model = VAE(VAEConfig(**load_config(model_dir, NAME)))
-    return load_weights(model, model_dir, NAME).to(device).eval()
+    model = VAE(VAEConfig(**load_config(model_dir, WEIGHTS)))
+    return load_weights(model, model_dir, WEIGHTS).to(device).eval()
 
 
 def _tsne_column(test: PreparedSplit, column: str) -> np.ndarray:
     """The test-table column (N,) that colours the latent t-SNE; an unknown name is a params error."""
     if column not in test.table.columns or column == "image_id":
         known = [c for c in test.table.columns if c != "image_id"]
-        raise PipelineError(f"vae.tsne_by: unknown column {column!r}; this dataset has: {', '.join(known)}")
+        raise PipelineError(f"tsne_by: unknown column {column!r}; this dataset has: {', '.join(known)}")
     return test.table[column].to_numpy(np.int64)
 
 
@@ -83,8 +92,8 @@ def latent_means(model: VAE, images: np.ndarray, device: torch.device, batch_siz
 
 def generate(params: Params, name: str, paths: StagePaths) -> None:
     """Reconstructions of the first test images, random samples from the prior, and a t-SNE of
-    the test set's latent codes coloured by ``vae.tsne_by``."""
-    cfg = params.vae
+    the test set's latent codes coloured by ``tsne_by``."""
+    _, cfg = params.instance(name)
     model_dir, data_dir, out_dir = paths.model, paths.data, paths.out
     device = resolve_device(cfg.device)
     model = load_model(model_dir, device)
@@ -110,7 +119,7 @@ def generate(params: Params, name: str, paths: StagePaths) -> None:
 def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
     """Test-set reconstruction MSE, per-pixel mean on [0, 1], over the whole test split."""
     model_dir, data_dir, out_file = paths.model, paths.data, paths.out
-    device = resolve_device(params.vae.device)
+    device = resolve_device(params.instance(name)[1].device)
     model = load_model(model_dir, device)
     test = load_split(data_dir, "test")
     mse = reconstruction_mse(model, test.images, device)
@@ -120,3 +129,31 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
     run.log_metrics({"test_mse": mse, "test_n": len(test.images)})
     run.set_tags({"test_mse.protocol": "per-pixel mean squared error on [0,1], posterior-mean reconstructions, whole test split"})
     return metrics
+
+
+def report_section(params: Params, name: str) -> Section:
+    """Metrics with their protocol, learning curves, reconstructions, samples and the latent t-SNE."""
+    _, cfg = params.instance(name)
+    paths = instance_paths("vae", name, cfg.dataset)
+    metrics = json.loads(paths.out.read_text())
+    curves = pd.read_csv(paths.curves)
+    model = load_model(paths.model, torch.device("cpu"))
+    n_params = sum(p.numel() for p in model.parameters())
+    return Section(
+        title=f"{name} (VAE, {cfg.dataset})",
+        params=flatten(cfg, name),
+        metrics=metrics,
+        metric_notes={
+            "test_mse": f"per-pixel MSE on [0,1], posterior-mean reconstructions, test split, N={metrics['test_n']}",
+            "test_n": "images in the test split",
+        },
+        architecture=f"{model}\n\n{n_params:,} parameters",
+        figures=[
+            ("Learning curves (per-pixel reconstruction MSE, KL, loss)",
+             png_of_figure(learning_curves(curves, ["recon_mse", "kl", "loss"], "VAE training"))),
+            (f"Top: {cfg.n_reconstructions} test images; bottom: their reconstructions",
+             (paths.generated / "reconstructions.png").read_bytes()),
+            (f"{cfg.n_samples} random samples from the prior", (paths.generated / "samples.png").read_bytes()),
+            (f"t-SNE of test-set latent means, coloured by {cfg.tsne_by}", (paths.generated / "latent_tsne.png").read_bytes()),
+        ],
+    )

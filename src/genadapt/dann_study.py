@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genadapt.checkpoints import load_config, load_weights, save_weights
 from genadapt.data.prepared import load_split
 from genadapt.data.transforms import to_common_format
 from genadapt.errors import PipelineError
@@ -21,6 +20,7 @@ from genadapt.runtime import resolve_device
 from genadapt.tracking import MetricBuffer, ModelRun, start_model_run
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.training.dann import Domain, PairData, accuracy, features_and_predictions, train_mode
+from genadapt.weights import load_config, load_weights, save_weights
 
 TSNE_MODES = ("source_only", "dann")  # the before/after view of alignment
 

@@ -1,0 +1,88 @@
+"""Model families as plug-ins: a registry from a family name to a package implementing :class:`Family`.
+
+A family lives in ``genadapt/families/<name>/`` and holds everything specific to it: its params
+(``params.py``: defaults, ranges, cross-checks), networks, training loop, and ``family.py``, the
+entry points the DVC stages call. ``params.yaml`` names instances under ``models.<family>``;
+``dvc.yaml`` runs train/generate/evaluate for each with ``foreach``, and each stage depends on its
+family's folder plus the shared modules it imports, nothing else (tests/test_dvc_deps.py proves it).
+
+Adding a family: a new package here, its name in :data:`FAMILIES`, a ``models.<name>`` entry in
+params.yaml and its foreach block in dvc.yaml (the stages differ in the inputs they take).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol, runtime_checkable
+
+from genadapt.errors import PipelineError
+
+FAMILIES = ("vae", "gan")  # package names under genadapt/families/
+
+
+@dataclass(frozen=True)
+class StagePaths:
+    """The folders a DVC stage passes on its command line (one instance, one stage)."""
+
+    data: Path  # prepared dataset folder
+    model: Path | None = None  # the train stage's output folder
+    out: Path | None = None  # this stage's output folder or file
+    checkpoints: Path | None = None  # resumable checkpoints (DVC persist)
+    evaluator: Path | None = None  # evaluator classifier folder
+    generated: Path | None = None  # the generate stage's output folder
+    reference: Path | None = None  # Inception reference features of the real test split
+    curves: Path | None = None  # per-step training curves (CSV), beside the family's others for `dvc plots`
+
+
+def instance_paths(family: str, name: str, dataset: str) -> StagePaths:
+    """Where dvc.yaml puts instance ``name``'s inputs and outputs (the report reads them from here)."""
+    return StagePaths(data=Path("data/prepared") / dataset, model=Path("models") / name, out=Path("metrics") / f"{name}.json",
+                      checkpoints=Path("checkpoints") / name, evaluator=Path("models/classifiers") / dataset,
+                      generated=Path("generated") / name, reference=Path("models/inception_reference") / dataset,
+                      curves=Path("curves") / family / f"{name}.csv")
+
+
+@runtime_checkable
+class FamilyParams(Protocol):
+    """``genadapt.families.<name>.params``: validation with defaults; imports no torch."""
+
+    def validate(self, raw: dict) -> Any: ...  # a pydantic model of the instance, defaults filled in
+
+    def cross_check(self, cfg: Any, data: Any) -> str | None: ...  # "<key>: <problem>" or None
+
+
+@runtime_checkable
+class Family(Protocol):
+    """``genadapt.families.<name>.family``: what the stages and the report call."""
+
+    ARTEFACTS: dict[str, tuple[str, ...]]  # stage (train, generate, evaluate) -> files it writes
+
+    def train(self, params: Any, name: str, paths: StagePaths) -> None: ...
+
+    def generate(self, params: Any, name: str, paths: StagePaths) -> None: ...
+
+    def evaluate(self, params: Any, name: str, paths: StagePaths) -> dict: ...
+
+    def report_section(self, params: Any, name: str) -> Any: ...  # a genadapt.report.Section
+
+
+def _load(family: str, module: str, protocol: type) -> ModuleType:
+    if family not in FAMILIES:
+        raise PipelineError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
+    loaded = importlib.import_module(f"genadapt.families.{family}.{module}")
+    if not isinstance(loaded, protocol):
+        raise TypeError(f"genadapt.families.{family}.{module} does not implement {protocol.__name__}")
+    return loaded
+
+
+def family_params(family: str) -> FamilyParams:
+    return _load(family, "params", FamilyParams)
+
+
+def load_family(family: str) -> Family:
+    # Imported on demand: a GAN stage imports neither the VAE's code nor its t-SNE (scikit-learn).
+    return _load(family, "family", Family)
+

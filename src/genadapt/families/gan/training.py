@@ -1,0 +1,192 @@
+"""The GAN family's one training loop; the kind (``kinds/``) supplies the loss head.
+
+- ``d_steps`` discriminator updates per generator update. G's update draws fresh fakes rather
+  than scoring the last D round's again (README: "GAN lab notes" for the measurements).
+- Instance noise: Gaussian noise on both real and fake inputs of D, annealed linearly to 0.
+- ``channels_last``: convolutions in channels-last memory format, on the CPU (oneDNN) as on CUDA.
+- An exponential moving average of G's weights (``torch.optim.swa_utils``) used for sampling.
+- Every ``eval_every`` steps a cheap quality score (a callable: the Frechet distance in an
+  evaluator classifier's feature space) is computed on the EMA
+  generator, and the best generator is kept, since GAN quality often degrades late in training.
+
+Images are in [-1, 1] inside the loop. All randomness comes from one seeded generator that is
+saved in checkpoints, so an interrupted run resumes bit-for-bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.optim.swa_utils import AveragedModel
+
+from genadapt.distributed import World
+from genadapt.errors import PipelineError
+from genadapt.families.gan.kind import DiscriminatorBatch, GANKind
+from genadapt.families.gan.latent import sample_latent
+from genadapt.families.gan.model import Generator
+from genadapt.families.gan.params import GANParams
+from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
+from genadapt.tracking import MetricBuffer
+from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.sampling import EpochSampler
+
+
+@dataclass(frozen=True)
+class GANData:
+    images: np.ndarray  # (N, S, S, C) uint8 at the GAN's size
+    conditions: np.ndarray | None  # (N,) int64 class of each image (ACGAN), else None
+    n_classes: int  # 0 unless ACGAN
+
+
+def _with_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """x + N(0, sigma^2) instance noise drawn on the CPU from ``generator``; x itself once sigma is 0."""
+    if sigma == 0.0:
+        return x
+    noise = torch.randn(x.shape, generator=generator) * sigma  # (B, C, S, S)
+    layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    return x + noise.to(x.device).contiguous(memory_format=layout)
+
+
+def _noise_std(cfg: GANParams, step: int) -> float:
+    if cfg.instance_noise_steps == 0:
+        return 0.0
+    return cfg.instance_noise * max(0.0, 1.0 - step / cfg.instance_noise_steps)
+
+
+def _ema_with_warmup(decay: float):
+    """EMA update whose decay ramps up as min(decay, (1 + n) / (10 + n)), so short runs are not
+    dominated by the initial weights (n = updates so far)."""
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, n_averaged: torch.Tensor) -> torch.Tensor:
+        n = float(n_averaged)
+        beta = min(decay, (1.0 + n) / (10.0 + n))
+        return averaged + (current - averaged) * (1.0 - beta)
+
+    return average
+
+
+def train_gan(
+    kind: GANKind,
+    cfg: GANParams,
+    data: GANData,
+    device: torch.device,
+    seed: int,
+    metrics: MetricBuffer | None = None,
+    checkpoint: Checkpointer | None = None,
+    quality_score: Callable[[Generator], float] | None = None,
+    world: World | None = None,
+) -> tuple[Generator, pd.DataFrame, dict]:
+    """Train; returns the generator to sample from (best-scoring EMA copy), per-step curves and
+    {'best_step', 'best_score'} (score of the returned generator; None without a scorer).
+
+    Under torchrun (``world.size`` > 1) G and D are wrapped in DistributedDataParallel, each
+    rank draws its own slice of the global batch and its own noise, and only the caller on
+    rank 0 should pass ``metrics``, ``checkpoint`` (for saving) and ``quality_score``.
+    """
+    world = world or World()
+    torch.manual_seed(seed)  # same initial weights on every rank
+    generator = torch.Generator().manual_seed(seed + world.rank)
+    net_cfg = kind.net_config(cfg, data.n_classes)
+    G, D = Generator(net_cfg).to(device), kind.discriminator(net_cfg).to(device)
+    use_cuda = device.type == "cuda"
+    fmt = memory_format(cfg.channels_last)
+    G, D = G.to(memory_format=fmt), D.to(memory_format=fmt)
+    ema = AveragedModel(G, avg_fn=_ema_with_warmup(cfg.ema_decay), use_buffers=True) if cfg.ema_decay else None
+    G_train, D_train = G, D
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if use_cuda else None
+        # D's Q head is unused in D updates and its heads in none of G's: find_unused_parameters.
+        G_train = DDP(G, device_ids=ids, broadcast_buffers=False)
+        D_train = DDP(D, device_ids=ids, find_unused_parameters=True, broadcast_buffers=False)
+    # InfoGAN's Q head shares D's trunk but is trained with G (on the mutual-information loss).
+    q_params = list(D.q_head.parameters()) if D.q_head is not None else []
+    d_params = [p for name, p in D.named_parameters() if not name.startswith("q_head.")]
+    opt_g = torch.optim.Adam(list(G.parameters()) + q_params, lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    stateful = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d} | ({"ema": ema} if ema is not None else {})
+    done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
+    rows = extra.get("curves", [])
+    best = extra.get("best", {"score": math.inf, "step": 0, "state": None})
+
+    images = torch.from_numpy(data.images)
+    conditions = torch.from_numpy(data.conditions) if data.conditions is not None else None
+    # One global batch of batch_size * world.size per step; each rank takes its own slice.
+    sampler = EpochSampler(len(images), cfg.batch_size * world.size, seed)
+
+    def batch_indices(step: int) -> torch.Tensor:
+        return sampler.indices(step).chunk(world.size)[world.rank]
+
+    autocast = mixed_precision(device, cfg.amp)
+
+    def to_device(x: torch.Tensor) -> torch.Tensor:
+        x = x.to(device, non_blocking=True)
+        # Image batches (B, C, S, S) in the models' memory format; latent vectors (B, L) as they are.
+        return x.contiguous(memory_format=fmt) if x.dim() == 4 else x
+
+    def sampling_generator() -> Generator:
+        return ema.module if ema is not None else G
+
+    G.train()
+    D.train()
+    for step in progress(range(done + 1, cfg.steps + 1), desc=f"train {kind.name}", initial=done, total=cfg.steps):
+        sigma = _noise_std(cfg, step)
+        noisy = functools.partial(_with_noise, sigma=sigma, generator=generator)  # this step's instance noise
+
+        for d_round in range(cfg.d_steps):
+            idx = batch_indices((step - 1) * cfg.d_steps + d_round + 1)
+            real = to_device(to_float_images(images[idx]) * 2 - 1)  # (B, C, S, S) in [-1, 1]
+            latent = sample_latent(net_cfg, len(real), generator)
+            opt_d.zero_grad(set_to_none=True)
+            last_d = kind.discriminator_step(DiscriminatorBatch(
+                D=D_train, G=G, real=real, latent=latent, conditions=conditions[idx].to(device) if conditions is not None else None,
+                cfg=cfg, generator=generator, noisy=noisy, to_device=to_device, autocast=autocast))
+            opt_d.step()
+
+        latent = sample_latent(net_cfg, cfg.batch_size, generator)
+        row = {"step": step}
+        with autocast:
+            fake = G_train(to_device(latent.vector))  # (B, C, S, S), fresh fakes for G's update
+            out = D_train(noisy(fake))
+            loss_adv = kind.generator_adversarial_loss(out)
+            loss_g = loss_adv
+            extra_g = kind.g_terms(cfg, out, latent, last_d, row)
+            if extra_g is not None:
+                loss_g = loss_g + extra_g
+        loss_d = last_d.loss
+        if not (math.isfinite(loss_d.item()) and math.isfinite(loss_g.item())):
+            raise PipelineError(f"{kind.name}: training diverged at step {step} (loss_d {loss_d.item()}, loss_g {loss_g.item()})")
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        if ema is not None:
+            ema.update_parameters(G)
+
+        row.update(loss_d=loss_d.item(), loss_g=loss_adv.item(), **kind.d_summary(last_d), instance_noise=sigma)
+        if quality_score is not None and cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
+            score = quality_score(sampling_generator())
+            row["train_fd_classifier"] = score  # on eval_samples; the final figure is logged by evaluate
+            if score < best["score"]:
+                best = {"score": score, "step": step, "state": copy.deepcopy(sampling_generator().state_dict())}
+        rows.append(row)
+        if metrics is not None:
+            metrics.add(step, {k: v for k, v in row.items() if k != "step"})
+        if checkpoint is not None and world.is_main:
+            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best})
+    if metrics is not None:
+        metrics.flush()
+
+    final = copy.deepcopy(sampling_generator()).eval()
+    if best["state"] is not None:
+        final.load_state_dict(best["state"])
+    summary = {"best_step": best["step"] if best["state"] is not None else cfg.steps,
+               "best_score": None if best["state"] is None else best["score"]}
+    return final, pd.DataFrame(rows), summary

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.dann_study import accuracy_table, markdown_table
-from genadapt.outputs import atomic_file, write_json
+from genadapt.outputs import atomic_file, output_path, write_json
 from genadapt.params import load_params
 from genadapt.tracking import log_summary_run
 
@@ -13,8 +13,8 @@ from genadapt.tracking import log_summary_run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics-dir", type=Path, required=True, help="folder of per-pair metrics JSON files")
-    parser.add_argument("--out", type=Path, required=True, help="output JSON table")
-    parser.add_argument("--markdown", type=Path, required=True, help="output Markdown table")
+    parser.add_argument("--out", type=output_path, required=True, help="output JSON table")
+    parser.add_argument("--markdown", type=output_path, required=True, help="output Markdown table")
     args = parser.parse_args()
     params = load_params()
     modes = params.dann.modes

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.families import StagePaths, load_family
+from genadapt.outputs import output_path
 from genadapt.params import load_params_for_model
 
 
@@ -14,7 +15,7 @@ def main() -> None:
     parser.add_argument("model", help="a model instance of params.yaml models (e.g. vae, dcgan)")
     parser.add_argument("--model-dir", type=Path, required=True, help="the train stage's output folder")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
-    parser.add_argument("--out", type=Path, required=True, help="metrics JSON file")
+    parser.add_argument("--out", type=output_path, required=True, help="metrics JSON file")
     parser.add_argument("--generated", type=Path, help="the generate stage's output folder (GANs)")
     parser.add_argument("--evaluator", type=Path, help="evaluator classifier folder (GANs)")
     parser.add_argument("--reference", type=Path, help="Inception reference features folder (GANs)")

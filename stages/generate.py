@@ -5,6 +5,7 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.families import StagePaths, load_family
+from genadapt.outputs import output_path
 from genadapt.params import load_params_for_model
 
 
@@ -13,7 +14,7 @@ def main() -> None:
     parser.add_argument("model", help="a model instance of params.yaml models (e.g. vae, dcgan)")
     parser.add_argument("--model-dir", type=Path, required=True, help="the train stage's output folder")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
-    parser.add_argument("--out", type=Path, required=True, help="output folder for images")
+    parser.add_argument("--out", type=output_path, required=True, help="output folder for images")
     args = parser.parse_args()
     params, family = load_params_for_model(args.model)
     load_family(family).generate(params, args.model, StagePaths(data=args.data, model=args.model_dir, out=args.out))

@@ -6,13 +6,14 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.metrics.inception_reference import write_reference
+from genadapt.outputs import output_path
 from genadapt.params import load_params
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=output_path, required=True, help="output folder")
     args = parser.parse_args()
     info = write_reference(load_params().evaluate, args.data, args.out)
     print(json.dumps({args.data.name: info}))

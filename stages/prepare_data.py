@@ -1,12 +1,11 @@
 """DVC stage prepare-data@<dataset>: write one dataset in the prepared format."""
 
 import argparse
-from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.data.prepare import dataset_kind, prepare_dataset
 from genadapt.data.prepared import write_prepared
-from genadapt.outputs import atomic_dir
+from genadapt.outputs import atomic_dir, output_path
 from genadapt.params import DATASETS, load_params
 from genadapt.tracking import log_stage_run
 
@@ -14,7 +13,7 @@ from genadapt.tracking import log_stage_run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dataset", help=f"one of {', '.join(DATASETS)}")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=output_path, required=True, help="output folder")
     args = parser.parse_args()
     params = load_params()
     cfg = params.data.get(args.dataset)

@@ -5,14 +5,14 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.families import load_family
-from genadapt.outputs import atomic_dir
+from genadapt.outputs import atomic_dir, output_path
 from genadapt.params import load_params
 from genadapt.report import classifier_section, dann_section, render_html
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True, help="report folder")
+    parser.add_argument("--out", type=output_path, required=True, help="report folder")
     args = parser.parse_args()
     params = load_params(families=None)
     sections = [load_family(family).report_section(params, name)

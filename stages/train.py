@@ -5,6 +5,7 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.families import StagePaths, load_family
+from genadapt.outputs import output_path
 from genadapt.params import load_params_for_model
 
 
@@ -12,9 +13,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="a model instance of params.yaml models (e.g. vae, dcgan)")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
-    parser.add_argument("--out", type=Path, required=True, help="model output folder")
-    parser.add_argument("--checkpoints", type=Path, required=True, help="folder for resumable checkpoints (DVC persist)")
-    parser.add_argument("--curves", type=Path, required=True, help="per-step training curves (CSV)")
+    parser.add_argument("--out", type=output_path, required=True, help="model output folder")
+    parser.add_argument("--checkpoints", type=output_path, required=True, help="folder for resumable checkpoints (DVC persist)")
+    parser.add_argument("--curves", type=output_path, required=True, help="per-step training curves (CSV)")
     parser.add_argument("--evaluator", type=Path, help="evaluator classifier folder (GANs: quality score)")
     args = parser.parse_args()
     params, family = load_params_for_model(args.model)

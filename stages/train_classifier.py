@@ -6,14 +6,15 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.evaluator import train
+from genadapt.outputs import output_path
 from genadapt.params import load_params
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
-    parser.add_argument("--out", type=Path, required=True, help="output folder for the classifier")
-    parser.add_argument("--metrics", type=Path, required=True, help="output JSON of its test accuracy")
+    parser.add_argument("--out", type=output_path, required=True, help="output folder for the classifier")
+    parser.add_argument("--metrics", type=output_path, required=True, help="output JSON of its test accuracy")
     args = parser.parse_args()
     metrics = train(load_params(), args.data, args.out, args.metrics)
     print(json.dumps({args.data.name: metrics}))

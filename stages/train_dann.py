@@ -6,6 +6,7 @@ from pathlib import Path
 
 from genadapt.cli import run_stage
 from genadapt.dann_study import train_pair
+from genadapt.outputs import output_path
 from genadapt.params import load_params
 
 
@@ -13,10 +14,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("pair", help="a key of dann.pairs in params.yaml, e.g. mnist-mnistm")
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"), help="prepared datasets folder")
-    parser.add_argument("--models", type=Path, required=True, help="output folder for the weights")
-    parser.add_argument("--metrics", type=Path, required=True, help="output JSON of target test accuracies")
-    parser.add_argument("--figures", type=Path, required=True, help="output folder for the t-SNE plots")
-    parser.add_argument("--checkpoints", type=Path, required=True, help="folder for resumable checkpoints (DVC persist)")
+    parser.add_argument("--models", type=output_path, required=True, help="output folder for the weights")
+    parser.add_argument("--metrics", type=output_path, required=True, help="output JSON of target test accuracies")
+    parser.add_argument("--figures", type=output_path, required=True, help="output folder for the t-SNE plots")
+    parser.add_argument("--checkpoints", type=output_path, required=True, help="folder for resumable checkpoints (DVC persist)")
     args = parser.parse_args()
     params = load_params()
     metrics = train_pair(params, args.pair, args.prepared, args.models, args.metrics, args.figures, args.checkpoints)

@@ -133,8 +133,11 @@ def test_bad_inputs_name_the_file(tmp_path):
     (tmp_path / "c" / "train" / "00002.png").write_bytes(b"garbage")
     with pytest.raises(PipelineError, match=r"00002.png: not a readable image"):
         load_folder_csv(tmp_path / "c", "digits", ALL, None)
-    (tmp_path / "c" / "train" / "00002.png").unlink()
+    (tmp_path / "c" / "train" / "00002.png").rename(tmp_path / "c" / "train" / "other.png")
     with pytest.raises(PipelineError, match=r"00002.png: image file not found"):
+        load_folder_csv(tmp_path / "c", "digits", ALL, None)
+    (tmp_path / "c" / "train" / "other.png").unlink()  # now the CSV lists more images than the folder holds
+    with pytest.raises(PipelineError, match=r"train.csv: 4 labelled images but .*train holds 3 images"):
         load_folder_csv(tmp_path / "c", "digits", ALL, None)
 
     # An IDX file whose header promises more images than it holds.
@@ -148,7 +151,12 @@ def test_bad_inputs_name_the_file(tmp_path):
     mm = tmp_path / "mnist_m"
     (mm / "mnist_m_train").mkdir(parents=True)
     (mm / "mnist_m_train_labels.txt").write_text("00000000.png 5\n")
+    Image.new("RGB", (28, 28)).save(mm / "mnist_m_train" / "00000009.png")
     with pytest.raises(PipelineError, match="00000000.png: image file not found"):
+        load_mnistm(mm, ALL)
+    # A label file with fewer lines than images: an error naming both counts, never fewer images.
+    Image.new("RGB", (28, 28)).save(mm / "mnist_m_train" / "00000000.png")
+    with pytest.raises(PipelineError, match=r"mnist_m_train_labels.txt: 1 labelled images but .*mnist_m_train holds 2 images"):
         load_mnistm(mm, ALL)
 
     # A CelebA attribute file whose header count does not match its rows.
@@ -156,6 +164,11 @@ def test_bad_inputs_name_the_file(tmp_path):
     (celeba / "img_align_celeba").mkdir(parents=True)
     (celeba / "list_attr_celeba.txt").write_text("3\nSmiling Male\n000001.jpg 1 -1\n")
     with pytest.raises(PipelineError, match="header says 3 images but 1 are listed"):
+        load_celeba(celeba, 64, ALL)
+    (celeba / "list_attr_celeba.txt").write_text("1\nSmiling Male\n000001.jpg 1 -1\n")
+    for name in ("000001.jpg", "000002.jpg"):
+        Image.new("RGB", (178, 218)).save(celeba / "img_align_celeba" / name)
+    with pytest.raises(PipelineError, match=r"list_attr_celeba.txt: 1 labelled images but .*img_align_celeba holds 2 images"):
         load_celeba(celeba, 64, ALL)
 
 

@@ -17,7 +17,7 @@ from genadapt.models.dann import DANN, DANNConfig
 from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import resolve_device
-from genadapt.tracking import MetricBuffer, ModelRun, start_model_run
+from genadapt.tracking import MetricBuffer, ModelRun, resume_or_start_run, start_model_run
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.training.dann import Domain, PairData, accuracy, features_and_predictions, train_mode
 from genadapt.weights import load_config, load_weights, save_weights
@@ -63,23 +63,17 @@ def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> t
         model = DANN(DANNConfig(**load_config(checkpoint_dir, mode)))
         return load_weights(model, checkpoint_dir, mode).to(device).eval(), json.loads(done_file.read_text())["run_id"]
     checkpoint = Checkpointer(checkpoint_dir / f"{mode}.ckpt", fp, cfg.checkpoint_every)
-    run_id = checkpoint.peek_extra().get("run_id")
-    if run_id is None:
-        run_id = start_model_run(params, "dann", _run_params(params, pair, mode), run_name=f"dann {pair} {mode}",
-                                 tags={"dann.pair": pair, "dann.mode": mode})
-    run = ModelRun(run_id)
-    try:
+    run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
+        params, "dann", _run_params(params, pair, mode), run_name=f"dann {pair} {mode}", tags={"dann.pair": pair, "dann.mode": mode}))
+    with run.failing_on_error():
         model, curves = train_mode(mode, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
-                                   checkpoint.with_extra(run_id=run_id), params.dann.pairs[pair].class_balance)
-    except PipelineError:
-        run.fail()
-        raise
-    columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
-    run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
-    save_weights(model, model.cfg.to_dict(), checkpoint_dir, mode)
-    done_file.write_text(json.dumps({"fingerprint": fp, "run_id": run_id}) + "\n")
-    checkpoint.remove()
-    return model, run_id
+                                   checkpoint.with_extra(run_id=run.run_id), params.dann.pairs[pair].class_balance)
+        columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
+        run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
+        save_weights(model, model.cfg.to_dict(), checkpoint_dir, mode)
+        write_json(done_file, {"fingerprint": fp, "run_id": run.run_id})  # atomic: a half-written marker never counts
+        checkpoint.remove()
+    return model, run.run_id
 
 
 def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path, metrics_file: Path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 
 import numpy as np
 import torch
@@ -29,8 +30,49 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+LINES_PER_LOOP = 20  # off a terminal: a progress line every total/20 steps
+
+
+class TrainingProgress:
+    """Progress of a training loop: tqdm on a terminal; off one (queued experiments, CI), one plain
+    line every ``total / LINES_PER_LOOP`` steps and at the end: step, the loop's values, images/s, ETA.
+
+    ``for step in bar`` iterates the steps; ``bar.log(loss=...)`` hands over the step's values.
+    """
+
+    def __init__(self, steps: range, desc: str, total: int, batch_size: int, every: int = 0, stream=None):
+        self.steps, self.desc, self.total, self.batch_size = steps, desc, total, batch_size
+        self.every = every or max(1, total // LINES_PER_LOOP)
+        self.stream = stream or sys.stderr
+        self.values: dict[str, float] = {}
+        self.tty = self.stream.isatty()
+
+    def __iter__(self):
+        if self.tty:
+            self._bar = tqdm(self.steps, desc=self.desc, initial=self.steps.start - 1, total=self.total, dynamic_ncols=True,
+                             file=self.stream)
+            yield from self._bar
+            return
+        start, first = time.monotonic(), self.steps.start
+        for step in self.steps:
+            yield step
+            if step % self.every == 0 or step == self.steps.stop - 1:
+                now = time.monotonic()
+                done = step - first + 1
+                rate = done / max(now - start, 1e-9)  # steps/s since this process started
+                eta = (self.total - step) / rate
+                values = " ".join(f"{k} {v:.4g}" for k, v in self.values.items())
+                print(f"{self.desc}: step {step}/{self.total} {values} | {rate * self.batch_size:.1f} images/s | "
+                      f"ETA {int(eta) // 60}m{int(eta) % 60:02d}s", file=self.stream, flush=True)
+
+    def log(self, **values: float) -> None:
+        self.values = values
+        if self.tty and hasattr(self, "_bar"):
+            self._bar.set_postfix(values, refresh=False)
+
+
 def progress(iterable, **kwargs):
-    """A tqdm bar, shown only when stderr is a terminal so CI logs stay clean."""
+    """A tqdm bar over a short non-training loop, shown only when stderr is a terminal."""
     return tqdm(iterable, disable=not sys.stderr.isatty(), dynamic_ncols=True, **kwargs)
 
 

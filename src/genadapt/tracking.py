@@ -13,6 +13,7 @@ shows params, curves, images and final metrics of each model side by side.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -49,13 +50,21 @@ def _client():
 
 
 def _experiment_id(client, name: str) -> str:
+    """The experiment's id, creating it if needed; safe when parallel workers race to create it."""
+    from mlflow.exceptions import MlflowException
+
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
     artifacts = None
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         artifacts = (project_root() / "mlruns" / "artifacts").as_uri()
-    return client.create_experiment(name, artifact_location=artifacts)
+    try:
+        return client.create_experiment(name, artifact_location=artifacts)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(name).experiment_id  # another worker created it first
 
 
 def _git_commit() -> str:
@@ -141,8 +150,32 @@ class ModelRun:
     def finish(self) -> None:
         self.client.set_terminated(self.run_id, "FINISHED")
 
-    def fail(self) -> None:
-        self.client.set_terminated(self.run_id, "FAILED")
+    def fail(self, error: BaseException) -> None:
+        """End the run FAILED (KILLED when interrupted), with the error as the tag ``error``."""
+        message = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"[:500]
+        self.client.set_tag(self.run_id, "error", message)
+        self.client.set_terminated(self.run_id, "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+
+    @contextlib.contextmanager
+    def failing_on_error(self):
+        """Any exception inside the block ends the run FAILED with the error tagged, then propagates."""
+        try:
+            yield self
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+
+
+def resume_or_start_run(resumable_run_id: str | None, resumed_from_step: int, start) -> ModelRun:
+    """The run an interrupted stage had opened (set RUNNING again and tagged ``resumed_from_step``),
+    or a new one from ``start()`` (which returns its id)."""
+    if not resumable_run_id:
+        return ModelRun(start())
+    run = ModelRun(resumable_run_id)
+    run.client.update_run(resumable_run_id, status="RUNNING")
+    run.client.delete_tag(resumable_run_id, "error") if "error" in run.client.get_run(resumable_run_id).data.tags else None
+    run.set_tags({"resumed_from_step": str(resumed_from_step)})
+    return run
 
 
 def model_run(model_dir: Path, stage: str) -> ModelRun:
@@ -161,8 +194,16 @@ class MetricBuffer:
     def __init__(self, run: ModelRun, every: int):
         self.run, self.every = run, every
         self._pending = []
+        self._logged_until: int | None = None  # steps a killed run had logged already
 
     def add(self, step: int, metrics: dict[str, float]) -> None:
+        if self._logged_until is None:
+            # A resumed run replays the steps after its last checkpoint; MLflow has them (the same
+            # values: the replay is deterministic), so they are not logged twice.
+            history = self.run.client.get_metric_history(self.run.run_id, next(iter(metrics)))
+            self._logged_until = max((m.step for m in history), default=0)
+        if step <= self._logged_until:
+            return
         now = int(time.time() * 1000)
         self._pending.extend((k, float(v), now, step) for k, v in metrics.items())
         if step % self.every == 0:

@@ -11,6 +11,15 @@ from PIL import Image, UnidentifiedImageError
 
 from genadapt.errors import PipelineError
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+def check_label_count(label_file: Path, n_labels: int, image_dir: Path) -> None:
+    """A label file must list every image of its folder: fewer or more lines is an error naming both counts."""
+    n_images = sum(1 for p in Path(image_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if Path(image_dir).is_dir() else 0
+    if n_images != n_labels:
+        raise PipelineError(f"{label_file}: {n_labels} labelled images but {image_dir} holds {n_images} images")
+
 
 def read_image(path: Path, mode: str, size: int | None = None) -> np.ndarray:
     """One image as (H, W, C) uint8 in ``mode`` ('RGB' or 'L').

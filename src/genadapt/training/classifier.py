@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genadapt.errors import PipelineError
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
-from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
+from genadapt.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
 from genadapt.training.augment import shift_and_contrast, soften
 from genadapt.training.sampling import EpochSampler
 
@@ -44,7 +47,8 @@ def fit_classifier(
     views = torch.Generator().manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
     autocast = mixed_precision(device, amp)
     model.train()
-    for step in progress(range(1, steps + 1), desc="train classifier"):
+    bar = TrainingProgress(range(1, steps + 1), "train classifier", steps, batch_size)
+    for step in bar:
         idx = sampler.indices(step)
         x = to_float_images(x_all[idx]).to(device)  # (B, C, H, W)
         if augment:
@@ -53,6 +57,9 @@ def fit_classifier(
             logits = model(x.contiguous(memory_format=fmt)).float()  # (B, K) in float32 for the loss
         y = y_all[idx].to(device)
         loss = F.binary_cross_entropy_with_logits(logits, y.float()) if multilabel else F.cross_entropy(logits, y)
+        if not math.isfinite(loss.item()):
+            raise PipelineError(f"classifier: training diverged at step {step} (loss {loss.item()}); lower classifier.lr")
+        bar.log(loss=loss.item())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

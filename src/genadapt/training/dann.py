@@ -38,7 +38,7 @@ from genadapt.errors import PipelineError
 from genadapt.models.dann import DANN, DANNConfig
 from genadapt.params import DANN_MODES as MODES
 from genadapt.params import DANNParams
-from genadapt.runtime import progress, to_float_images
+from genadapt.runtime import TrainingProgress, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.augment import shift_and_contrast
 from genadapt.training.checkpointing import Checkpointer
@@ -98,7 +98,7 @@ def train_mode(
     if mode == "dann_st":
         teacher = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.st_ema), use_buffers=True)
         stateful["teacher"] = teacher
-    done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
+    done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
 
     labelled = data.target_train if mode == "target_only" else data.source_train
@@ -108,7 +108,8 @@ def train_mode(
     tgt_sampler = EpochSampler(len(x_tgt), cfg.batch_size, seed + 1)
     adapt = mode in ("dann", "cdan_e", "dann_st")
     model.train()
-    for step in progress(range(done + 1, cfg.steps + 1), desc=f"train {mode}", initial=done, total=cfg.steps):
+    bar = TrainingProgress(range(done + 1, cfg.steps + 1), f"train {mode}", cfg.steps, cfg.batch_size)
+    for step in bar:
         p = (step - 1) / cfg.steps
         lr, lam = learning_rate(p, cfg), grl_lambda(p, cfg.gamma)
         for group in optimizer.param_groups:
@@ -159,6 +160,7 @@ def train_mode(
             teacher.update_parameters(model)
         row.update(loss=loss.item(), loss_class=loss_cls.item())
         rows.append(row)
+        bar.log(loss=row["loss"])
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
         if checkpoint is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from genadapt.data.image_files import read_images
+from genadapt.data.image_files import check_label_count, read_images
 from genadapt.data.prepared import PreparedSplit
 from genadapt.errors import PipelineError
 
@@ -64,6 +64,7 @@ def load_celeba(root: Path, size: int, limits: dict[str, int]) -> dict[str, Prep
     if not image_dir.is_dir():
         raise PipelineError(f"{image_dir}: folder not found (expected the CelebA layout under {root})")
     table = read_attributes(root / "list_attr_celeba.txt")
+    check_label_count(root / "list_attr_celeba.txt", len(table), image_dir)
     partition = read_partition(root, table["image_id"])
     splits = {}
     for split, code in _PARTITION.items():

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genadapt.data.image_files import read_images
+from genadapt.data.image_files import check_label_count, read_images
 from genadapt.data.prepared import SPLITS, PreparedSplit
 from genadapt.errors import PipelineError
 
@@ -70,6 +70,7 @@ def load_mnistm(root: Path, limits: dict[str, int]) -> dict[str, PreparedSplit]:
         bad = next((i for i, r in enumerate(rows, 1) if len(r) != 2 or not r[1].isdigit()), None)
         if bad:
             raise PipelineError(f"{label_file}: line {bad} is not '<file>.png <digit>'")
+        check_label_count(label_file, len(rows), root / f"mnist_m_{split}")
         if limits[split]:
             rows = rows[: limits[split]]
         images = read_images([root / f"mnist_m_{split}" / name for name, _ in rows], "RGB")  # (N, 28, 28, 3)

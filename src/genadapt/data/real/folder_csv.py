@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genadapt.data.image_files import read_images
+from genadapt.data.image_files import check_label_count, read_images
 from genadapt.data.prepared import SPLITS, PreparedSplit
 from genadapt.errors import PipelineError
 
@@ -29,6 +29,7 @@ def load_folder_csv(root: Path, kind: str, limits: dict[str, int], size: int | N
             raise PipelineError(f"{csv}: not a readable CSV ({exc})") from None
         if "image_name" not in table.columns:
             raise PipelineError(f"{csv}: no 'image_name' column")
+        check_label_count(csv, len(table), root / split)
         if limits[split]:
             table = table.iloc[: limits[split]]
         table = table.rename(columns={"image_name": "image_id"}).reset_index(drop=True)

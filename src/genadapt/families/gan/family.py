@@ -35,7 +35,7 @@ from genadapt.outputs import atomic_dir, atomic_file, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device
 from genadapt.sections import Section, png_of_figure
-from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
+from genadapt.tracking import MetricBuffer, ModelRun, model_run, resume_or_start_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.weights import load_config, load_weights, save_weights
 
@@ -93,36 +93,33 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
         G.train(was_training)
         return score
 
-    run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
+    run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
         params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size,
                        "bf16_autocast": bf16},
-        tags={"gan.kind": kind.name},
-    )
-    run = ModelRun(run_id)
-    try:
-        G, curves, summary = train_gan(kind, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
-                                       checkpoint.with_extra(run_id=run_id), quality_score, world)
-        with atomic_dir(out_dir) as tmp:
-            save_weights(G, G.cfg.to_dict(), tmp, GENERATOR)
-            write_json(tmp / "training_summary.json", summary)
-            write_run_file(tmp, run_id, name)
-        with atomic_file(paths.curves) as tmp:
-            curves.to_csv(tmp, index=False)
-    except PipelineError:
-        run.fail()
-        raise
-    finally:
-        barrier(world)
-        shutdown(world)
-    checkpoint.remove()
-    columns = [c for c in kind.loss_columns if c in curves]
-    run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
-    if "train_fd_classifier" in curves:
-        scored = curves.dropna(subset=["train_fd_classifier"])
-        run.log_figure(learning_curves(scored, ["train_fd_classifier"], f"{name}: fd_classifier during training"), "curves/quality.png")
-    run.log_file(paths.curves, "curves")
-    run.log_metrics({k: v for k, v in summary.items() if v is not None})
-    _log_mlflow_model(run, G)
+        tags={"gan.kind": kind.name}))
+    with run.failing_on_error():
+        try:
+            G, curves, summary = train_gan(kind, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
+                                           checkpoint.with_extra(run_id=run.run_id), quality_score, world)
+            with atomic_dir(out_dir) as tmp:
+                save_weights(G, G.cfg.to_dict(), tmp, GENERATOR)
+                write_json(tmp / "training_summary.json", summary)
+                write_run_file(tmp, run.run_id, name)
+            with atomic_file(paths.curves) as tmp:
+                curves.to_csv(tmp, index=False)
+        finally:
+            barrier(world)
+            shutdown(world)
+        checkpoint.remove()
+        columns = [c for c in kind.loss_columns if c in curves]
+        run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
+        if "train_fd_classifier" in curves:
+            scored = curves.dropna(subset=["train_fd_classifier"])
+            run.log_figure(learning_curves(scored, ["train_fd_classifier"], f"{name}: fd_classifier during training"),
+                           "curves/quality.png")
+        run.log_file(paths.curves, "curves")
+        run.log_metrics({k: v for k, v in summary.items() if v is not None})
+        _log_mlflow_model(run, G)
     run.finish()
 
 

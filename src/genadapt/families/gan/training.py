@@ -32,7 +32,7 @@ from genadapt.families.gan.kind import DiscriminatorBatch, GANKind
 from genadapt.families.gan.latent import sample_latent
 from genadapt.families.gan.model import Generator
 from genadapt.families.gan.params import GANParams
-from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
+from genadapt.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
@@ -113,7 +113,7 @@ def train_gan(
     opt_g = torch.optim.Adam(list(G.parameters()) + q_params, lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     stateful = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d} | ({"ema": ema} if ema is not None else {})
-    done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
+    done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
     best = extra.get("best", {"score": math.inf, "step": 0, "state": None})
 
@@ -137,7 +137,8 @@ def train_gan(
 
     G.train()
     D.train()
-    for step in progress(range(done + 1, cfg.steps + 1), desc=f"train {kind.name}", initial=done, total=cfg.steps):
+    bar = TrainingProgress(range(done + 1, cfg.steps + 1), f"train {kind.name}", cfg.steps, cfg.batch_size * cfg.d_steps * world.size)
+    for step in bar:
         sigma = _noise_std(cfg, step)
         noisy = functools.partial(_with_noise, sigma=sigma, generator=generator)  # this step's instance noise
 
@@ -177,6 +178,7 @@ def train_gan(
             if score < best["score"]:
                 best = {"score": score, "step": step, "state": copy.deepcopy(sampling_generator().state_dict())}
         rows.append(row)
+        bar.log(loss_d=row["loss_d"], loss_g=row["loss_g"])
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
         if checkpoint is not None and world.is_main:

@@ -21,7 +21,7 @@ from genadapt.outputs import atomic_dir, atomic_file, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device, seed_everything, to_float_images
 from genadapt.sections import Section, png_of_figure
-from genadapt.tracking import MetricBuffer, ModelRun, model_run, start_model_run, write_run_file
+from genadapt.tracking import MetricBuffer, model_run, resume_or_start_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.weights import load_config, load_weights, save_weights
 
@@ -46,26 +46,19 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
         checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta, bf16]), cfg.checkpoint_every
     )
     # An interrupted run resumes, and keeps logging into its MLflow run.
-    run_id = checkpoint.peek_extra().get("run_id") or start_model_run(
-        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"],
-                       "bf16_autocast": bf16}
-    )
-    run = ModelRun(run_id)
-    try:
-        model, curves = train_vae(
-            cfg, train_split, device, params.seed, MetricBuffer(run, params.tracking.log_every), checkpoint.with_extra(run_id=run_id)
-        )
+    run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
+        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "bf16_autocast": bf16}))
+    with run.failing_on_error():
+        model, curves = train_vae(cfg, train_split, device, params.seed, MetricBuffer(run, params.tracking.log_every),
+                                  checkpoint.with_extra(run_id=run.run_id))
         with atomic_dir(out_dir) as tmp:
             save_weights(model, model.cfg.to_dict(), tmp, WEIGHTS)
-            write_run_file(tmp, run_id, name)
+            write_run_file(tmp, run.run_id, name)
         with atomic_file(paths.curves) as tmp:
             curves.to_csv(tmp, index=False)
-    except PipelineError:
-        run.fail()
-        raise
-    checkpoint.remove()
-    run.log_figure(learning_curves(curves, ["recon_mse", "kl", "loss"], "VAE training"), "curves/vae_training.png")
-    run.log_file(paths.curves, "curves")
+        checkpoint.remove()
+        run.log_figure(learning_curves(curves, ["recon_mse", "kl", "loss"], "VAE training"), "curves/vae_training.png")
+        run.log_file(paths.curves, "curves")
     run.finish()
 
 

@@ -11,7 +11,7 @@ from genadapt.data.prepared import PreparedSplit
 from genadapt.errors import PipelineError
 from genadapt.families.vae.model import VAE, VAEConfig, vae_loss
 from genadapt.families.vae.params import VAEParams
-from genadapt.runtime import memory_format, mixed_precision, progress, to_float_images
+from genadapt.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
@@ -53,14 +53,15 @@ def train_vae(
     model = VAE(vae_config(cfg, train.images)).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     stateful = {"model": model, "optimizer": optimizer}
-    done, extra = checkpoint.restore(stateful, generator) if checkpoint else (0, {})
+    done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
     images = torch.from_numpy(train.images)  # (N, H, W, C) uint8, stays on the CPU
     n_pixels = images[0].numel()
     sampler = EpochSampler(len(images), cfg.batch_size, seed)
     autocast = mixed_precision(device, cfg.amp)
     model.train()
-    for step in progress(range(done + 1, cfg.steps + 1), desc="train vae", initial=done, total=cfg.steps):
+    bar = TrainingProgress(range(done + 1, cfg.steps + 1), "train vae", cfg.steps, cfg.batch_size)
+    for step in bar:
         x = to_float_images(images[sampler.indices(step)]).to(device, memory_format=fmt)  # (B, C, H, W)
         with autocast:
             recon, mu, logvar = model(x, generator)
@@ -79,6 +80,7 @@ def train_vae(
             "kl_weight": beta,
         }
         rows.append(row)
+        bar.log(loss=row["loss"], recon_mse=row["recon_mse"])
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
         if checkpoint is not None:

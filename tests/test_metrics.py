@@ -79,3 +79,18 @@ def test_reference_stage_paths(tmp_path, raw_params, monkeypatch):
     info = write_reference(replace(cfg, inception_weights=str(weights), batch_size=6), data, tmp_path / "ref")
     pool, info = read_reference(tmp_path / "ref")
     assert info["available"] and info["n"] == 6 and pool.shape == (6, 2048)
+
+
+def test_precision_and_recall_are_the_right_way_round():
+    """A generated set covering half of the real modes is realistic (high precision) but covers
+    half of the real data (low recall); swapping the sets swaps the two."""
+    from genadapt.metrics.inception import precision_recall
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 16)) * 20
+    real = np.concatenate([c + rng.normal(size=(100, 16)) for c in centres])
+    half = np.concatenate([c + rng.normal(size=(100, 16)) for c in centres[:5]])
+    prc = precision_recall(half, real)
+    assert prc["precision"] > 0.7 and prc["recall"] < 0.55
+    swapped = precision_recall(real, half)
+    assert swapped["precision"] < 0.55 and swapped["recall"] > 0.7

@@ -92,16 +92,24 @@ def inception_metrics(gen_pool: np.ndarray, gen_logits: np.ndarray, real_pool: n
     isc = isc_features_to_metric(torch.from_numpy(gen_logits), splits=10)
     subset = min(1000, len(gen_pool), len(real_pool))
     kid = kid_features_to_metric(torch.from_numpy(gen_pool), torch.from_numpy(real_pool), kid_subset_size=subset, verbose=False)
-    prc = prc_features_to_metric(torch.from_numpy(gen_pool).float(), torch.from_numpy(real_pool).float(), verbose=False)
+    prc = precision_recall(gen_pool, real_pool)
     return {
         "fid": float(fid),
         "inception_score_mean": isc["inception_score_mean"],
         "inception_score_std": isc["inception_score_std"],
         "kid_mean": kid["kernel_inception_distance_mean"],
         "kid_std": kid["kernel_inception_distance_std"],
-        "precision": float(prc["precision"]),
-        "recall": float(prc["recall"]),
+        **prc,
     }
+
+
+def precision_recall(generated: np.ndarray, real: np.ndarray) -> dict[str, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of feature sets (N, D), torch-fidelity's
+    k-NN manifolds: precision = share of generated samples inside the real manifold (realism),
+    recall = share of real samples inside the generated one (coverage). torch-fidelity takes the
+    generated set first (``prc_features_to_metric(features_1=generated, features_2=real)``)."""
+    prc = prc_features_to_metric(torch.from_numpy(generated).float(), torch.from_numpy(real).float(), verbose=False)
+    return {"precision": float(prc["precision"]), "recall": float(prc["recall"])}
 
 
 def write_random_weights(path: Path, seed: int = 0) -> Path:

@@ -201,3 +201,15 @@ def test_creating_the_experiment_survives_a_worker_that_created_it_first():
             raise MlflowException(f"Experiment '{name}' already exists.", error_code=RESOURCE_ALREADY_EXISTS)
 
     assert _experiment_id(RacedClient(), "genadapt") == "7"
+
+
+def test_workers_racing_on_a_fresh_store_all_get_the_experiment(tmp_path):
+    """Three processes open a store that does not exist yet and create the same experiment at once
+    (what `dvc queue start -j N` does on a fresh clone): none fails, all see one experiment."""
+    code = "from genadapt import tracking; print(tracking._experiment_id(tracking._client(), 'raced'))"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err[-800:] for _, err in outs]
+    assert len({out.strip() for out, _ in outs}) == 1

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,16 @@ def test_mlflow_holds_the_vae_run(clone, first_repro):
     assert {"generated/reconstructions.png", "generated/samples.png"} <= artifacts
     recorded = json.loads((clone / "models/vae/mlflow_run.json").read_text())["run_id"]
     assert recorded == run.info.run_id
+    # Lineage: the prepared data as a dataset input whose digest is its DVC hash ...
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    faces_hash = lock["prepare-data@faces"]["outs"][0]["md5"]
+    (data_input,) = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert (data_input.dataset.name, data_input.dataset.digest) == ("faces", faces_hash)
+    assert {t.key: t.value for t in data_input.tags}["mlflow.data.context"] == "training"
+    # ... and every run of this one `dvc repro` carries the same execution tag.
+    experiments = [client.get_experiment_by_name(n).experiment_id for n in ("genadapt", "genadapt-data")]
+    executions = {r.data.tags.get("pipeline.execution") for r in client.search_runs(experiments, max_results=1000)}
+    assert len(executions) == 1 and None not in executions
 
 
 def test_dann_study_outputs_and_runs(clone, first_repro):
@@ -268,16 +279,34 @@ def test_changing_a_vae_param_reruns_only_the_vae_branch(clone, first_repro):
     assert len(runs) == 2
 
 
-def test_dvc_exp_run_logs_a_tagged_run_into_the_same_store(clone, first_repro):
+def test_queued_experiments_on_two_workers_log_into_a_fresh_store(clone, first_repro):
+    """Three variants with `dvc exp run --queue` and `dvc queue start -j 2`, the store created by the
+    racing workers themselves: each finishes, shows its metrics in `dvc exp show` and has its own
+    tagged MLflow run."""
     _commit(clone, "kl 0.5")
-    _, before = _vae_runs(clone)
-    _run(["dvc", "exp", "run", "--temp", "-n", "lr-up", "-S", "++models.vae.vae.lr=0.002"], clone)  # ++: a key left at its default
-    _, after = _vae_runs(clone)
-    assert len(after) == len(before) + 1
-    newest = after[-1]
-    assert newest.data.tags["dvc_exp_name"] == "lr-up"
-    assert newest.data.params["vae.lr"] == "0.002"
-    assert "0.002" in _run(["dvc", "exp", "show", "--csv"], clone)
+    (clone / "mlruns").rename(clone.parent / "mlruns-before-queue")  # a fresh store
+    lrs = ["0.002", "0.003", "0.004"]
+    for i, lr in enumerate(lrs):  # ++: a key left at its family default
+        _run(["dvc", "exp", "run", "--queue", "-n", f"lr-{i}", "-S", f"++models.vae.vae.lr={lr}", "evaluate-vae@vae"], clone)
+    _run(["dvc", "queue", "start", "-j", "2"], clone)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        status = _run(["dvc", "queue", "status"], clone)
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        time.sleep(5)
+    _run(["dvc", "queue", "stop"], clone)
+    assert status.count("Success") == 3, status
+    shown = json.loads(subprocess.run(["dvc", "exp", "show", "--json"], cwd=clone, env=_env(), capture_output=True, text=True,
+                                      check=True).stdout)
+    experiments = {exp["name"]: exp for rev in shown for exp in rev.get("experiments") or [] if exp.get("name")}
+    for i in range(3):
+        data = experiments[f"lr-{i}"]["revs"][0]["data"]
+        assert data["metrics"]["metrics/vae.json"]["data"]["test_mse"] > 0
+    _, runs = _vae_runs(clone)
+    assert sorted(r.data.tags["dvc_exp_name"] for r in runs) == ["lr-0", "lr-1", "lr-2"]
+    assert sorted(r.data.params["vae.lr"] for r in runs) == lrs
+    assert all(r.info.status == "FINISHED" and "test_mse" in r.data.metrics for r in runs)
 
 
 SHARED = REPO.parent / "shared" / "data"

@@ -17,7 +17,7 @@ from genadapt.models.dann import DANN, DANNConfig
 from genadapt.outputs import atomic_dir, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import resolve_device
-from genadapt.tracking import MetricBuffer, ModelRun, resume_or_start_run, start_model_run
+from genadapt.tracking import MetricBuffer, ModelRun, log_data_inputs, resume_or_start_run, start_model_run
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.training.dann import Domain, PairData, accuracy, features_and_predictions, train_mode
 from genadapt.weights import load_config, load_weights, save_weights
@@ -54,7 +54,7 @@ def _run_params(params: Params, pair: str, mode: str) -> dict:
             "dann.invert_source": names.invert_source, "dann.class_balance": names.class_balance, "dann.mode": mode}
 
 
-def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> tuple[DANN, str]:
+def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path, inputs: dict[str, Path]) -> tuple[DANN, str]:
     """Train one mode, or reuse it when an interrupted stage run had already finished it."""
     cfg = params.dann
     fp = fingerprint(_run_params(params, pair, mode) | {"shapes": [data.source_train.images.shape, data.target_train.images.shape]})
@@ -66,6 +66,7 @@ def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path) -> t
     run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
         params, "dann", _run_params(params, pair, mode), run_name=f"dann {pair} {mode}", tags={"dann.pair": pair, "dann.mode": mode}))
     with run.failing_on_error():
+        log_data_inputs(run, inputs)
         model, curves = train_mode(mode, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
                                    checkpoint.with_extra(run_id=run.run_id), params.dann.pairs[pair].class_balance)
         columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
@@ -84,7 +85,8 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     results, run_ids, models = {}, {}, {}
     for mode in cfg.modes:
-        models[mode], run_ids[mode] = _train_or_reuse(params, pair, mode, data, device, checkpoint_dir)
+        inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
+        models[mode], run_ids[mode] = _train_or_reuse(params, pair, mode, data, device, checkpoint_dir, inputs)
         results[mode] = accuracy(models[mode], data.target_test)
         ModelRun(run_ids[mode]).log_metrics({"target_test_accuracy": results[mode]})
     metrics = {**results, "target_test_n": len(data.target_test.labels), "source": names.source, "target": names.target}

@@ -41,12 +41,27 @@ def tracking_uri() -> str:
     return f"sqlite:///{store / 'mlflow.db'}"
 
 
+_initialised_stores: set[str] = set()
+
+
 def _client():
     # Alembic logs every schema migration at INFO when the SQLite store is first created.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri())
+    uri = tracking_uri()
+    if not uri.startswith("sqlite:///") or uri in _initialised_stores:
+        return MlflowClient(tracking_uri=uri)
+    # Parallel queue workers on a fresh store would race to create its schema (a migration fails):
+    # each process opens the store the first time under an exclusive file lock.
+    import fcntl
+
+    with open(f"{uri.removeprefix('sqlite:///')}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = MlflowClient(tracking_uri=uri)
+        client.search_experiments(max_results=1)
+    _initialised_stores.add(uri)
+    return client
 
 
 def _experiment_id(client, name: str) -> str:
@@ -75,8 +90,30 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def pipeline_execution() -> str | None:
+    """An id shared by every stage process of one `dvc repro` / `dvc exp run`: the pid and start
+    time of the nearest ``dvc`` ancestor process (Linux /proc); None when not run by DVC."""
+    pid = os.getppid()
+    try:
+        for _ in range(8):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, ...
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if any(Path(part.decode(errors="replace")).name == "dvc" for part in cmdline[:2]):
+                return f"{pid}.{fields[19]}"  # starttime: unique with the pid until reboot
+            pid = int(fields[1])
+            if pid <= 1:
+                return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _run_tags(stage: str, model: str | None) -> dict[str, str]:
     tags = {"stage": stage, "git_commit": _git_commit()}
+    execution = pipeline_execution()
+    if execution:
+        tags["pipeline.execution"] = execution  # one `dvc repro` = one filter in the MLflow UI
     if model:
         tags["model"] = model
     exp_name = os.environ.get("DVC_EXP_NAME")
@@ -104,6 +141,39 @@ def start_model_run(params: Params, model: str, run_params: dict[str, object], r
     run = client.create_run(experiment_id, run_name=run_name or model, tags={**_run_tags("train", model), **(tags or {})})
     _log_params(client, run.info.run_id, {"seed": params.seed, **run_params})
     return run.info.run_id
+
+
+def dvc_hash(path: Path) -> str | None:
+    """The DVC hash (``md5``) that dvc.lock records for ``path`` as a stage output, if any."""
+    import yaml
+
+    lock = project_root() / "dvc.lock"
+    if Path.cwd().resolve() != project_root():
+        lock = Path.cwd() / "dvc.lock"  # an experiment runs in a copy whose dvc.lock is the current one
+    if not lock.exists():
+        return None
+    wanted = Path(path).as_posix().rstrip("/")
+    for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path", "").rstrip("/") == wanted:
+                return out.get("md5")
+    return None
+
+
+def log_data_inputs(run: ModelRun, datasets: dict[str, Path]) -> None:
+    """Record each prepared dataset a run reads as an MLflow dataset input: digest = its DVC hash.
+
+    ``datasets`` maps a context (training, source, target) to a prepared dataset folder."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    inputs = []
+    for context, folder in datasets.items():
+        meta = json.loads((Path(folder) / "meta.json").read_text())
+        digest = dvc_hash(folder) or "not-in-dvc.lock"
+        source = json.dumps({"path": Path(folder).as_posix(), "source": meta.get("source"), "splits": meta.get("splits")})
+        dataset = Dataset(name=meta["name"], digest=digest[:36], source_type="dvc", source=source)
+        inputs.append(DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)]))
+    run.client.log_inputs(run.run_id, datasets=inputs)
 
 
 def write_run_file(out_dir: Path, run_id: str, model: str) -> None:

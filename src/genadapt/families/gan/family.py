@@ -35,7 +35,15 @@ from genadapt.outputs import atomic_dir, atomic_file, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device
 from genadapt.sections import Section, png_of_figure
-from genadapt.tracking import MetricBuffer, ModelRun, model_run, resume_or_start_run, start_model_run, write_run_file
+from genadapt.tracking import (
+    MetricBuffer,
+    ModelRun,
+    log_data_inputs,
+    model_run,
+    resume_or_start_run,
+    start_model_run,
+    write_run_file,
+)
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.weights import load_config, load_weights, save_weights
 
@@ -98,6 +106,7 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
                        "bf16_autocast": bf16},
         tags={"gan.kind": kind.name}))
     with run.failing_on_error():
+        log_data_inputs(run, {"training": data_dir})
         try:
             G, curves, summary = train_gan(kind, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
                                            checkpoint.with_extra(run_id=run.run_id), quality_score, world)

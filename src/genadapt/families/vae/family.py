@@ -21,7 +21,7 @@ from genadapt.outputs import atomic_dir, atomic_file, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device, seed_everything, to_float_images
 from genadapt.sections import Section, png_of_figure
-from genadapt.tracking import MetricBuffer, model_run, resume_or_start_run, start_model_run, write_run_file
+from genadapt.tracking import MetricBuffer, log_data_inputs, model_run, resume_or_start_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.weights import load_config, load_weights, save_weights
 
@@ -49,6 +49,7 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
         params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "bf16_autocast": bf16}))
     with run.failing_on_error():
+        log_data_inputs(run, {"training": data_dir})
         model, curves = train_vae(cfg, train_split, device, params.seed, MetricBuffer(run, params.tracking.log_every),
                                   checkpoint.with_extra(run_id=run.run_id))
         with atomic_dir(out_dir) as tmp:

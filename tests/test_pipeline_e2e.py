@@ -284,11 +284,13 @@ def test_queued_experiments_on_two_workers_log_into_a_fresh_store(clone, first_r
     racing workers themselves: each finishes, shows its metrics in `dvc exp show` and has its own
     tagged MLflow run."""
     _commit(clone, "kl 0.5")
-    (clone / "mlruns").rename(clone.parent / "mlruns-before-queue")  # a fresh store
+    store = clone.parent / "queue-store"  # a fresh store, created by the workers
+    store.mkdir()
+    uri = f"sqlite:///{store / 'mlflow.db'}"
     lrs = ["0.002", "0.003", "0.004"]
     for i, lr in enumerate(lrs):  # ++: a key left at its family default
         _run(["dvc", "exp", "run", "--queue", "-n", f"lr-{i}", "-S", f"++models.vae.vae.lr={lr}", "evaluate-vae@vae"], clone)
-    _run(["dvc", "queue", "start", "-j", "2"], clone)
+    _run(["dvc", "queue", "start", "-j", "2"], clone, MLFLOW_TRACKING_URI=uri)  # the workers inherit it
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         status = _run(["dvc", "queue", "status"], clone)
@@ -303,7 +305,10 @@ def test_queued_experiments_on_two_workers_log_into_a_fresh_store(clone, first_r
     for i in range(3):
         data = experiments[f"lr-{i}"]["revs"][0]["data"]
         assert data["metrics"]["metrics/vae.json"]["data"]["test_mse"] > 0
-    _, runs = _vae_runs(clone)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("genadapt").experiment_id], "tags.model = 'vae'")
     assert sorted(r.data.tags["dvc_exp_name"] for r in runs) == ["lr-0", "lr-1", "lr-2"]
     assert sorted(r.data.params["vae.lr"] for r in runs) == lrs
     assert all(r.info.status == "FINISHED" and "test_mse" in r.data.metrics for r in runs)

@@ -243,7 +243,8 @@ def resume_or_start_run(resumable_run_id: str | None, resumed_from_step: int, st
         return ModelRun(start())
     run = ModelRun(resumable_run_id)
     run.client.update_run(resumable_run_id, status="RUNNING")
-    run.client.delete_tag(resumable_run_id, "error") if "error" in run.client.get_run(resumable_run_id).data.tags else None
+    if "error" in run.client.get_run(resumable_run_id).data.tags:  # from an earlier failed attempt
+        run.client.delete_tag(resumable_run_id, "error")
     run.set_tags({"resumed_from_step": str(resumed_from_step)})
     return run
 

@@ -1,24 +1,26 @@
-"""Time the evaluate stage of one GAN against the naive way (printed as a table).
+"""FID of one GAN's generated set, three ways, with the real FID Inception weights (printed as tables).
 
-Pipeline: ``stages/evaluate.py <gan>`` as DVC runs it: one Inception pass over the generated
-PNGs (pool features for FID/KID/precision-recall and logits for IS), the real test split's
-reference features read from the cached inception-reference output.
+- float32: the project's Inception forward (pytorch-fid's network, pytorch-fid's preprocessing).
+- fast: the same in bf16 autocast + channels-last, as the pipeline runs it where the CPU/GPU has
+  native bf16 (``evaluate.amp``). Kept only while it moves FID by less than 1%.
+- pytorch-fid: the reference implementation's own command line (``python -m pytorch_fid gen real``,
+  PNG loading and all), given the same weights: the installed file's tensors mapped to
+  pytorch-fid's state-dict names in a temporary torch hub cache (the logits head, which FID does
+  not use, is zeros there).
 
-Naive: the pytorch-fid command line (``python -m pytorch_fid generated real``, which recomputes
-the real statistics) followed by a separate Inception pass over the same generated images for IS.
+The same generated PNGs (``generated/<gan>/images``) and the same real test split are used by all
+three. Timings: seconds per 1000 images of the Inception pass, median over ``--repeats`` passes of
+``--timing-images`` images. Requires the pipeline's outputs for the GAN (``dvc repro
+evaluate-gan@<gan>``) and the weights (``make setup``).
 
-Both use the same random-valued FID Inception state dict (installed into a temporary torch hub
-cache), since the real weights are not available offline: the timings are real, the metric
-values are meaningless and are not printed. Requires the pipeline's outputs for the GAN
-(``dvc repro evaluate-<gan>``).
-
-    PYTHONPATH=src python bench/evaluate.py [--model dcgan] [--repeats 3]
+    PYTHONPATH=src python bench/evaluate.py [--model dcgan] [--repeats 3] [--no-pytorch-fid]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -26,83 +28,93 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import torch
 from PIL import Image
 
+from genadapt.data.image_files import read_images
 from genadapt.data.prepared import load_split
-from genadapt.metrics.inception import WEIGHTS_FILE, write_random_weights
-from genadapt.metrics.inception_reference import write_reference
+from genadapt.metrics.inception import InceptionFeatures, inception_metrics, load_torchscript, map_torchscript_state
+from genadapt.metrics.inception_weights import PYTORCH_FID_FILE, resolve_weights
 from genadapt.params import load_params
-from genadapt.tracking import start_model_run, write_run_file
-
-NAIVE_IS = """
-import sys, numpy as np, torch
-from pathlib import Path
-from PIL import Image
-from torch_fidelity.metric_isc import isc_features_to_metric
-from genadapt.metrics.inception import InceptionFeatures, find_weights
-files = sorted(Path(sys.argv[1]).glob("*.png"))
-images = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
-_, logits = InceptionFeatures(find_weights(""), torch.device("cpu"))(images)
-isc_features_to_metric(torch.from_numpy(logits))
-"""
 
 
-def _timed(cmd: list[str], env: dict) -> float:
+def pytorch_fid_cli(generated: Path, real: np.ndarray, weights, tmp: Path) -> tuple[float, float]:
+    """(FID, seconds) from pytorch-fid's command line with these weights in a temporary hub cache."""
+    real_dir = tmp / "real"
+    real_dir.mkdir()
+    for i, image in enumerate(real):
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(real_dir / f"{i:06d}.png")
+    checkpoints = tmp / "torch_home" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    if weights.format == "torchscript-pool":
+        state = map_torchscript_state(load_torchscript(weights.path).state_dict())
+        state |= {"fc.weight": torch.zeros(1008, 2048), "fc.bias": torch.zeros(1008)}
+        torch.save(state, checkpoints / PYTORCH_FID_FILE)
+    else:
+        os.symlink(weights.path.resolve(), checkpoints / PYTORCH_FID_FILE)
+    env = {**os.environ, "TORCH_HOME": str(tmp / "torch_home")}
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    out = subprocess.run([sys.executable, "-m", "pytorch_fid", str(generated), str(real_dir), "--device", "cpu",
+                          "--num-workers", "0"], env=env, check=True, capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - start
+    return float(re.search(r"FID:\s*([0-9.eE+-]+)", out).group(1)), seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timing-images", type=int, default=200)
+    parser.add_argument("--no-pytorch-fid", action="store_true",
+                        help="skip the reference command line (about 2 x 80 s per 1000 images on 2 cores)")
     args = parser.parse_args()
     params = load_params(families=("gan",))
     _, cfg = params.instance(args.model)
-    data_dir, generated = Path("data/prepared") / cfg.dataset, Path("generated") / args.model
-    if not (generated / "images.csv").exists():
-        sys.exit(f"error: {generated} not found; run `dvc repro evaluate-gan@{args.model}` first")
+    generated_dir, data_dir = Path("generated") / args.model, Path("data/prepared") / cfg.dataset
+    if not (generated_dir / "images.csv").exists():
+        sys.exit(f"error: {generated_dir} not found; run `dvc repro evaluate-gan@{args.model}` first")
+    weights, reason = resolve_weights("required" if params.evaluate.inception != "off" else "off", params.evaluate.inception_weights)
+    if weights is None:
+        sys.exit(f"error: {reason}")
+    table = pd.read_csv(generated_dir / "images.csv")
+    generated = read_images([generated_dir / "images" / n for n in table["image_id"]], "RGB")
+    real = load_split(data_dir, "test").images
+    real_rgb = real if real.shape[-1] == 3 else np.repeat(real, 3, axis=-1)
+    device = torch.device("cpu")
 
-    tmp = Path(tempfile.mkdtemp())
-    hub = tmp / "torch_home" / "hub"
-    (hub / "checkpoints").mkdir(parents=True)
-    write_random_weights(hub / "checkpoints" / WEIGHTS_FILE)
-    env = {**os.environ, "TORCH_HOME": str(tmp / "torch_home"), "PYTHONPATH": "src", "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/m.db"}
-    os.environ.update(TORCH_HOME=env["TORCH_HOME"])
+    rows, seconds = {}, {}
+    for name, fast in (("float32", False), ("fast (bf16 + channels-last)", True)):
+        extractor = InceptionFeatures(weights, device, params.evaluate.batch_size, fast=fast)
+        if fast and not extractor.bf16:
+            print("this CPU has no native bf16: the fast path is float32 here", file=sys.stderr)
+        gen_pool, gen_logits = extractor(generated)
+        real_pool, _ = extractor(real_rgb)
+        rows[name] = inception_metrics(gen_pool, gen_logits, real_pool, params.evaluate.kid_subset_size)
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            extractor(generated[: args.timing_images])
+            times.append((time.perf_counter() - start) / min(args.timing_images, len(generated)) * 1000)
+        seconds[name] = statistics.median(times)
 
-    # The pipeline's cached reference (computed once per dataset by inception-reference; not timed).
-    reference = tmp / "reference"
-    write_reference(params.evaluate, data_dir, reference)
-    # The naive way reads the real test split as PNG files.
-    real_pngs = tmp / "real"
-    real_pngs.mkdir()
-    for i, image in enumerate(load_split(data_dir, "test").images):
-        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(real_pngs / f"{i:06d}.png")
-    n_generated = len(list((generated / "images").glob("*.png")))
+    reference_fid = None
+    if not args.no_pytorch_fid:
+        with tempfile.TemporaryDirectory() as tmp:
+            reference_fid, cli_seconds = pytorch_fid_cli(generated_dir / "images", real, weights, Path(tmp))
 
-    # A throw-away MLflow run file so evaluate can log (into the temporary store).
-    model_dir = tmp / "model"
-    model_dir.mkdir()
-    os.environ["MLFLOW_TRACKING_URI"] = env["MLFLOW_TRACKING_URI"]
-    write_run_file(model_dir, start_model_run(params, f"bench-{args.model}", {}), args.model)
-
-    pipeline_cmd = [sys.executable, "stages/evaluate.py", args.model, "--model-dir", str(model_dir), "--data", str(data_dir),
-                    "--generated", str(generated), "--evaluator", f"models/classifiers/{cfg.dataset}",
-                    "--reference", str(reference), "--out", str(tmp / "metrics.json")]
-    naive_fid = [sys.executable, "-m", "pytorch_fid", str(generated / "images"), str(real_pngs), "--device", "cpu"]
-    naive_is = [sys.executable, "-c", NAIVE_IS, str(generated / "images")]
-    pipeline_times, naive_times = [], []
-    for _ in range(args.repeats):
-        pipeline_times.append(_timed(pipeline_cmd, env))
-        naive_times.append(_timed(naive_fid, env) + _timed(naive_is, env))
-    pipe, naive = statistics.median(pipeline_times), statistics.median(naive_times)
-    print(f"\n{args.model}: {n_generated} generated images vs {len(list(real_pngs.glob('*.png')))} real test images, "
-          f"CPU, random-valued Inception weights (timing only), {args.repeats} repeats, medians\n")
-    print("| method | seconds | speed-up |")
-    print("|---|---|---|")
-    print(f"| naive: pytorch-fid CLI (real stats recomputed) + separate IS pass | {naive:.1f} | 1.00 |")
-    print(f"| pipeline evaluate stage (one pass, cached reference) | {pipe:.1f} | {naive / pipe:.2f} |")
+    fid32 = rows["float32"]["fid"]
+    print(f"\n{args.model}: {len(generated)} generated vs {len(real)} real test images ({cfg.dataset}), weights "
+          f"{weights.format} {weights.digest[:14]}, {torch.get_num_threads()} CPU threads\n")
+    print("| Inception pass | FID | FID vs float32 | KID (mean ± std) | precision | recall | s / 1000 images | speed-up |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, m in rows.items():
+        print(f"| {name} | {m['fid']:.3f} | {100 * (m['fid'] - fid32) / fid32:+.2f}% | {m['kid_mean']:.5f} ± {m['kid_std']:.5f} | "
+              f"{m['precision']:.3f} | {m['recall']:.3f} | {seconds[name]:.1f} | {seconds['float32'] / seconds[name]:.2f} |")
+    if reference_fid is not None:
+        print(f"| pytorch-fid command line (reference) | {reference_fid:.3f} | {100 * (reference_fid - fid32) / fid32:+.2f}% | "
+              f"| | | {cli_seconds / (len(generated) + len(real)) * 1000:.1f} (incl. PNG reading) | |")
 
 
 if __name__ == "__main__":

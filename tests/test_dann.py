@@ -55,7 +55,7 @@ def _tiny_pair(n=40):
             images[i, y] = 200
         return Domain(np.clip(images.astype(int) + shift, 0, 255).astype(np.uint8), labels)
 
-    return PairData(domain(0), domain(0), domain(40), domain(40))
+    return PairData(domain(0), domain(40), domain(40))
 
 
 def _tiny_cfg(raw_params, **overrides):
@@ -71,7 +71,7 @@ def test_each_mode_trains_a_few_steps(raw_params, mode):
     assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e", "dann_st"))
     assert ("confident_fraction" in curves) == ("loss_class_balance" in curves) == (mode == "dann_st")
     assert np.isfinite(curves["loss"]).all()
-    assert 0.0 <= accuracy(model, _tiny_pair().target_test) <= 1.0
+    assert 0.0 <= accuracy(model, _tiny_pair().target_val) <= 1.0
 
 
 @pytest.mark.parametrize("mode", ["dann", "dann_st"])
@@ -91,12 +91,14 @@ def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
 def test_accuracy_table_is_written(tmp_path):
     for pair, accs in (("a-b", (0.5, 0.7, 0.75, 0.9)), ("c-d", (0.2, 0.3, 0.35, 0.95))):
         modes = dict(zip(("source_only", "dann", "cdan_e", "target_only"), accs))
-        (tmp_path / f"{pair}.json").write_text(json.dumps({**modes, "target_test_n": 100, "source": "x", "target": "y"}))
+        val = {f"val.{m}": a - 0.01 for m, a in modes.items()}
+        (tmp_path / f"{pair}.json").write_text(json.dumps({**modes, **val, "target_test_n": 100, "target_val_n": 40,
+                                                           "source": "x", "target": "y"}))
     modes = ("source_only", "dann", "cdan_e", "target_only")
     table = accuracy_table([tmp_path / "c-d.json", tmp_path / "a-b.json"], modes)
     assert list(table) == ["a-b", "c-d"] and table["a-b"]["dann"] == 0.7
     text = markdown_table(table, modes)
-    assert "| a-b | 0.500 | 0.700 | 0.750 | 0.900 | 100 |" in text
+    assert "| a-b | 0.500 (0.490) | 0.700 (0.690) | 0.750 (0.740) | 0.900 (0.890) | 100 | 40 |" in text
 
 
 def test_pair_validation(raw_params):
@@ -129,7 +131,7 @@ def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, 
     table = pd.DataFrame({"image_id": [f"{i}.png" for i in range(6)], "label": np.arange(6)})
     for name, channels in (("mnist", 1), ("mnistm", 3)):
         splits = {split: PreparedSplit(rng.integers(0, 256, (6, 32, 32, channels), dtype=np.uint8), table)
-                  for split in ("train", "test")}
+                  for split in ("train", "val", "test")}
         (tmp_path / name).mkdir()
         write_prepared(tmp_path / name, name, "embedded", "digits", splits)
     raw_params["dann"]["pairs"] = {
@@ -140,5 +142,5 @@ def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, 
     assert len(inverted.source_train.images) == 12 and np.array_equal(inverted.source_train.labels, np.tile(np.arange(6), 2))
     assert np.array_equal(inverted.source_train.images[:6], plain.source_train.images)
     assert np.array_equal(inverted.source_train.images[6:], 255 - plain.source_train.images)
-    for split in ("source_test", "target_train", "target_test"):  # only the source's training split changes
+    for split in ("target_train", "target_val"):  # only the source's training split changes
         assert np.array_equal(getattr(inverted, split).images, getattr(plain, split).images)

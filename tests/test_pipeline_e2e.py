@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from genadapt.metrics.inception_weights import resolve_weights
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,13 +31,14 @@ OUTPUTS = [
     "generated/acgan-faces/pairs.png", "generated/acgan-digits/class_grid.png", "generated/acgan-digits/images.csv",
     "generated/infogan/traversal_categorical.png", "generated/infogan/traversal_continuous_1.png",
     "metrics/dcgan.json", "metrics/acgan-faces.json", "metrics/acgan-digits.json", "metrics/infogan.json",
-    "models/inception_reference/faces/info.json",
+    "models/inception_reference/faces/info.json", "models/inception_weights.json",
 ]
 GANS = list(yaml.safe_load((REPO / "params.yaml").read_text())["models"]["gan"])  # every GAN instance
 VAE_STAGES = {"train-vae@vae", "generate-vae@vae", "evaluate-vae@vae"}
 GAN_STAGES = {f"{stage}-gan@{gan}" for gan in GANS for stage in ("train", "generate", "evaluate")}
 DANN_PAIRS = ["svhn-mnistm", "mnistm-usps", "usps-svhn", "mnist-mnistm", "mnist-usps"]
 DANN_MODES = ["source_only", "dann", "dann_st", "target_only"]
+WEIGHTS = resolve_weights("auto", "")[0]  # the FID Inception weights the pipeline will find, if any
 
 
 def _env() -> dict[str, str]:
@@ -112,6 +115,25 @@ def test_every_stage_depends_on_every_project_file_it_imports(clone, first_repro
         assert not missing, f"{stage} imports files that are not its deps: {missing}"
         unused = sorted(d for d in deps if d.startswith(("src/", "stages/")) and d.endswith(".py") and d not in files)
         assert not unused, f"{stage} depends on code it does not import: {unused}"
+
+
+def test_no_stage_reads_a_test_split_before_its_choices_are_made(clone, first_repro):
+    """Training stages read train and validation splits only; a stage that reports a test figure
+    (evaluator classifiers, the DANN study, evaluate, the reference features) reads the test split
+    only after every train/validation read, i.e. after training and choosing."""
+    reads: dict[str, list[tuple[str, str]]] = {}
+    for path in (clone.parent / "import_trace").glob("*.json"):
+        record = json.loads(path.read_text())
+        reads.setdefault(record["stage"], []).extend(map(tuple, record["split_reads"]))
+    for stage in [s for s in reads if s.startswith(("train-vae@", "train-gan@"))]:
+        assert {split for _, split in reads[stage]} <= {"train", "val"}, (stage, reads[stage])
+        assert "val" in {split for _, split in reads[stage]} or stage.startswith("train-vae@")  # GANs choose on val
+    for stage, sequence in reads.items():
+        splits = [split for _, split in sequence]
+        if "test" in splits:
+            first_test = splits.index("test")
+            assert all(split == "test" for split in splits[first_test:]), (stage, sequence)
+    assert "val" in [s for _, s in reads["train-classifier@faces"]] and "val" in [s for _, s in reads["train-dann@mnist-usps"]]
 
 
 def _stages_changed_by_editing(clone: Path, path: str) -> set[str]:
@@ -213,13 +235,20 @@ def test_gan_runs_metrics_and_logged_model(clone, first_repro):
     for gan in GANS:
         metrics = json.loads((clone / f"metrics/{gan}.json").read_text())
         assert metrics["fd_classifier"] >= 0 and metrics["generated_n"] == 40
-        assert metrics["inception_available"] == 0 and "fid" not in metrics  # no weights offline: skipped, not replaced
+        if WEIGHTS is None:  # no weights: skipped and said so, never replaced by other numbers
+            assert metrics["inception_available"] == 0 and "fid" not in metrics
+        else:
+            assert metrics["inception_available"] == 1 and metrics["is_available"] == int(WEIGHTS.has_logits)
+            assert metrics["fid"] > 0 and metrics["kid_std"] > 0 and 0 <= metrics["precision"] <= 1 and 0 <= metrics["recall"] <= 1
+            assert metrics["kid_subset_size"] == 40  # at most the generated set's size
         runs = client.search_runs([experiment.experiment_id], f"tags.model = '{gan}'")
         assert len(runs) == 1
         run = runs[0]
         assert run.data.metrics["fd_classifier"] == pytest.approx(metrics["fd_classifier"])
         assert len(client.get_metric_history(run.info.run_id, "loss_d")) == 10
-        assert run.data.tags["inception.protocol"].startswith("unavailable:")
+        assert run.data.tags["inception.protocol"].startswith("unavailable:" if WEIGHTS is None else "FID (pytorch-fid formula)")
+        if WEIGHTS is not None:
+            assert run.data.metrics["fid"] == pytest.approx(metrics["fid"]) and WEIGHTS.digest[:14] in run.data.tags["inception.protocol"]
     acgan = json.loads((clone / "metrics/acgan-digits.json").read_text())
     assert 0 <= acgan["intended_accuracy"] <= 1 and 0 <= acgan["evaluator_test_accuracy"] <= 1
     # The generator logged to MLflow loads back and samples.
@@ -268,13 +297,14 @@ def test_dvc_plots_show_renders_every_curve(clone, first_repro):
 
 
 def test_second_repro_reruns_nothing(clone, first_repro):
-    assert _ran_stages(_run(["dvc", "repro"], clone)) == set()
+    # inception-weights always runs (it hashes the weights outside the repository); nothing after it reruns.
+    assert _ran_stages(_run(["dvc", "repro"], clone)) == {"inception-weights"}
 
 
 def test_changing_a_vae_param_reruns_only_the_vae_branch(clone, first_repro):
     params = clone / "params.yaml"
     params.write_text(params.read_text().replace("vae: {", "vae: {kl_weight: 0.5, ", 1))
-    assert _ran_stages(_run(["dvc", "repro"], clone)) == VAE_STAGES | {"report"}
+    assert _ran_stages(_run(["dvc", "repro"], clone)) == VAE_STAGES | {"report", "inception-weights"}
     _, runs = _vae_runs(clone)
     assert len(runs) == 2
 

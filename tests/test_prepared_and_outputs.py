@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genadapt.data.prepare import prepare_dataset
-from genadapt.data.prepared import PreparedSplit, load_split, write_prepared
+from genadapt.data.prepare import prepare_dataset, read_source
+from genadapt.data.prepared import PreparedSplit, carve_validation, load_split, write_prepared
 from genadapt.data.transforms import to_common_format
 from genadapt.errors import PipelineError
 from genadapt.outputs import atomic_dir, write_json
@@ -22,9 +22,31 @@ def test_prepare_write_load_roundtrip(tmp_path):
 
 
 def test_digits_table_has_labels(tmp_path):
-    splits = prepare_dataset("svhn", DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=20, n_test=10), seed=0)
+    splits = read_source("svhn", DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=20, n_test=10), seed=0)
     assert np.bincount(splits["train"].labels).tolist() == [2] * 10
     assert splits["test"].images.shape == (10, 32, 32, 3)
+
+
+def _rows(split: PreparedSplit) -> set[bytes]:
+    return {image.tobytes() for image in split.images}
+
+
+def test_validation_split_is_carved_from_train_disjoint_and_deterministic():
+    cfg = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=200, n_test=50, val_fraction=0.1)
+    source = read_source("mnist", cfg, seed=0)
+    splits = prepare_dataset("mnist", cfg, seed=0)
+    assert list(splits) == ["train", "val", "test"]
+    assert (len(splits["train"].images), len(splits["val"].images), len(splits["test"].images)) == (180, 20, 50)
+    assert not _rows(splits["val"]) & _rows(splits["train"]) and not _rows(splits["val"]) & _rows(splits["test"])
+    assert _rows(splits["val"]) | _rows(splits["train"]) == _rows(source["train"])  # nothing lost, nothing added
+    assert set(splits["val"].table["image_id"]).isdisjoint(splits["train"].table["image_id"])
+    again = prepare_dataset("mnist", cfg, seed=0)
+    assert np.array_equal(again["val"].images, splits["val"].images) and again["val"].table.equals(splits["val"].table)
+    other_seed = prepare_dataset("mnist", cfg, seed=1)["val"].table["image_id"].tolist()
+    assert other_seed != splits["val"].table["image_id"].tolist()
+    with pytest.raises(PipelineError, match="val_fraction 0.5: the train split has only 1 images"):
+        carve_validation({"train": PreparedSplit(source["train"].images[:1], source["train"].table[:1]),
+                          "test": source["test"]}, 0.5, 0)
 
 
 def test_load_detects_mismatch_and_missing(tmp_path):

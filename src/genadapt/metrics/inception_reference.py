@@ -1,33 +1,32 @@
-"""Inception reference features of a dataset's test split, computed once and cached as a DVC output."""
+"""Inception reference features of a dataset's test split, computed once and cached as a DVC output.
+
+``info.json`` records the weights' identity (format, checksum); the evaluate stage refuses to
+compare generated features from other weights with these.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from genadapt.data.prepared import load_split
 from genadapt.errors import PipelineError
-from genadapt.metrics.inception import WEIGHTS_FILE, InceptionFeatures, find_weights
+from genadapt.metrics.inception import InceptionFeatures
+from genadapt.metrics.inception_weights import InceptionWeights, resolve_weights
 from genadapt.outputs import atomic_dir
 from genadapt.params import EvaluateParams
 from genadapt.runtime import resolve_device
 
 
-def resolve_inception(cfg: EvaluateParams) -> tuple[Path | None, str]:
-    """(weights path or None, reason when None). ``required`` without weights is an error."""
-    if cfg.inception == "off":
-        return None, "disabled by evaluate.inception: off"
-    weights = find_weights(cfg.inception_weights)
-    if weights is None:
-        reason = f"{WEIGHTS_FILE} not in the torch hub cache and evaluate.inception_weights is empty"
-        if cfg.inception == "required":
-            raise PipelineError(f"evaluate.inception is 'required' but {reason}")
-        print(f"warning: Inception metrics (FID, IS, KID, precision/recall) skipped: {reason}", file=sys.stderr)
-        return None, reason
-    return weights, ""
+def resolve_inception(cfg: EvaluateParams) -> tuple[InceptionWeights | None, str]:
+    """(weights or None, reason when None). ``required`` without recognised weights is an error."""
+    return resolve_weights(cfg.inception, cfg.inception_weights)
+
+
+def feature_extractor(cfg: EvaluateParams, weights: InceptionWeights) -> InceptionFeatures:
+    return InceptionFeatures(weights, resolve_device(cfg.device), cfg.batch_size, fast=cfg.amp)
 
 
 def write_reference(cfg: EvaluateParams, data_dir: Path, out_dir: Path) -> dict:
@@ -38,9 +37,10 @@ def write_reference(cfg: EvaluateParams, data_dir: Path, out_dir: Path) -> dict:
             info = {"available": False, "reason": reason}
         else:
             images = load_split(data_dir, "test").images
-            pool, _ = InceptionFeatures(weights, resolve_device(cfg.device), cfg.batch_size)(images)
+            extractor = feature_extractor(cfg, weights)
+            pool, _ = extractor(images)
             np.savez(tmp / "features.npz", pool=pool)
-            info = {"available": True, "weights": weights.name, "split": "test", "n": len(images)}
+            info = {"available": True, "weights": weights.identity(), "bf16": extractor.bf16, "split": "test", "n": len(images)}
         (tmp / "info.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 
@@ -51,3 +51,12 @@ def read_reference(ref_dir: Path) -> tuple[np.ndarray | None, dict]:
         raise PipelineError(f"{info_path}: not found; run the inception-reference stage first")
     info = json.loads(info_path.read_text())
     return (np.load(Path(ref_dir) / "features.npz")["pool"] if info["available"] else None), info
+
+
+def check_same_weights(weights: InceptionWeights | None, info: dict, ref_dir: Path) -> InceptionWeights:
+    """The weights that made the reference features, or a one-line error saying to rerun it."""
+    if weights is None or weights.identity()["digest"] != info["weights"]["digest"]:
+        found = weights.identity()["digest"] if weights else "none"
+        raise PipelineError(f"{ref_dir}: made with Inception weights {info['weights']['digest']}, now {found}; "
+                            "rerun the inception-reference stage (dvc repro)")
+    return weights

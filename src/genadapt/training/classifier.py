@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -28,13 +29,17 @@ def fit_classifier(
     augment: bool = False,
     channels_last: bool = False,
     amp: bool = False,
+    on_checkpoint: Callable[[int, SmallCNN], None] | None = None,
+    checkpoint_every: int = 0,
 ) -> SmallCNN:
     """Fit on images (N, H, W, C) uint8 with targets (N,) int classes or (N, K) 0/1 attributes.
 
     ``augment``: train on random views (small shifts, contrast, blur, noise), so that the
     classifier also reads generated images, whose details are softer than real ones.
     ``channels_last``: train in channels-last memory format (faster on the CPU and CUDA).
-    ``amp``: bf16 autocast where the device computes bf16 natively (see ``runtime.mixed_precision``)."""
+    ``amp``: bf16 autocast where the device computes bf16 natively (see ``runtime.mixed_precision``).
+    ``on_checkpoint(step, model)``: called every ``checkpoint_every`` steps and after the last, with the
+    model in eval mode (a caller keeps the best one by a validation score)."""
     device = device or torch.device("cpu")
     n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))  # the initial weights
@@ -64,6 +69,9 @@ def fit_classifier(
         loss.backward()
         optimizer.step()
         schedule.step()
+        if on_checkpoint is not None and ((checkpoint_every and step % checkpoint_every == 0) or step == steps):
+            on_checkpoint(step, model.eval())
+            model.train()
     return model.eval()
 
 

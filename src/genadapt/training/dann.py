@@ -20,7 +20,9 @@
   twice as many 0s as 8s) it cost 0.930 -> 0.781. The teacher is the model tested.
 - ``target_only``: labelled target only (the upper bound).
 
-Every mode is tested on the target's test split, which no mode trains on.
+Every mode is tested on the target's test split, which no mode trains on and no choice sees; the
+target's validation split (carved from its train split, so not in ``target_train``) is scored too,
+and is what settings such as ``steps``, ``class_balance`` and ``invert_source`` are chosen by.
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ class Domain:
 
 @dataclass(frozen=True)
 class PairData:
+    """What training may see. The test splits are not here: they are read after training."""
+
     source_train: Domain
-    source_test: Domain
     target_train: Domain  # labels used by target_only alone
-    target_test: Domain
+    target_val: Domain  # labelled, carved from the target's train split: reported for choosing settings, never trained on
 
 
 def grl_lambda(progress_: float, gamma: float) -> float:

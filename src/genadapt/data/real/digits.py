@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from genadapt.data.image_files import check_label_count, read_images
-from genadapt.data.prepared import SPLITS, PreparedSplit
+from genadapt.data.prepared import SOURCE_SPLITS, PreparedSplit
 from genadapt.errors import PipelineError
 
 
@@ -62,7 +62,7 @@ def load_mnist(root: Path, limits: dict[str, int]) -> dict[str, PreparedSplit]:
 
 def load_mnistm(root: Path, limits: dict[str, int]) -> dict[str, PreparedSplit]:
     root, out = Path(root), {}
-    for split in SPLITS:
+    for split in SOURCE_SPLITS:
         label_file = root / f"mnist_m_{split}_labels.txt"
         if not label_file.exists():
             raise PipelineError(f"{label_file}: label file not found")
@@ -109,7 +109,7 @@ def _read_usps_libsvm(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def load_usps(root: Path, limits: dict[str, int]) -> dict[str, PreparedSplit]:
     root, out = Path(root), {}
     h5 = root / "usps.h5"
-    for split in SPLITS:
+    for split in SOURCE_SPLITS:
         if h5.exists():
             data, target = _read_usps_h5(h5, split)
             source = h5
@@ -127,7 +127,7 @@ def load_svhn(root: Path, limits: dict[str, int]) -> dict[str, PreparedSplit]:
     from scipy.io import loadmat
 
     root, out = Path(root), {}
-    for split in SPLITS:
+    for split in SOURCE_SPLITS:
         path = root / f"{split}_32x32.mat"
         if not path.exists():
             raise PipelineError(f"{path}: file not found")

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 
 from genadapt.data.image_files import check_label_count, read_images
-from genadapt.data.prepared import SPLITS, PreparedSplit
+from genadapt.data.prepared import SOURCE_SPLITS, PreparedSplit
 from genadapt.errors import PipelineError
 
 
 def load_folder_csv(root: Path, kind: str, limits: dict[str, int], size: int | None) -> dict[str, PreparedSplit]:
     root, out = Path(root), {}
-    for split in SPLITS:
+    for split in SOURCE_SPLITS:
         csv = root / f"{split}.csv"
         if not csv.exists():
             raise PipelineError(f"{csv}: not found (expected <root>/{split}.csv beside <root>/{split}/)")

@@ -1,8 +1,9 @@
 """Train, generate and evaluate steps shared by the DCGAN family (dcgan, acgan_faces, acgan_digits, infogan).
 
 Every model samples from its best-scoring EMA generator. The cheap quality score used during
-training, and reported by evaluate, is ``fd_classifier``: the Frechet distance between generated
-and real test images in the feature space of the dataset's evaluator classifier (not FID).
+training is ``fd_classifier``: the Frechet distance between generated and real images in the feature
+space of the dataset's evaluator classifier (not FID), against the validation split while training
+(to choose the checkpoint) and against the test split in evaluate (the reported number).
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from genadapt.families.gan.params import GANParams
 from genadapt.families.gan.training import GANData, train_gan
 from genadapt.figures import learning_curves, save_grid, uint8_batch
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception import InceptionFeatures, inception_metrics
-from genadapt.metrics.inception_reference import read_reference, resolve_inception
+from genadapt.metrics.inception import inception_metrics
+from genadapt.metrics.inception_reference import check_same_weights, feature_extractor, read_reference, resolve_inception
 from genadapt.outputs import atomic_dir, atomic_file, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device
-from genadapt.sections import Section, png_of_figure
+from genadapt.sections import Headline, Section, png_of_figure
 from genadapt.tracking import (
     MetricBuffer,
     ModelRun,
@@ -90,14 +91,15 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
         return
 
     evaluator = Evaluator(evaluator_dir, device)
-    real_features = evaluator.features(load_split(data_dir, "test").images)
+    # The best generator is chosen against the validation split; the test split is for evaluate only.
+    val_features = evaluator.features(load_split(data_dir, "val").images)
     net_cfg = kind.net_config(cfg, data.n_classes)
     fixed = sample_latent(net_cfg, cfg.eval_samples, torch.Generator().manual_seed(params.seed + 1)).vector
 
     def quality_score(G: Generator) -> float:
         was_training = G.training
         G.eval()
-        score = frechet_distance(evaluator.features(generate_images(G, fixed)), real_features)
+        score = frechet_distance(evaluator.features(generate_images(G, fixed)), val_features)
         G.train(was_training)
         return score
 
@@ -122,9 +124,9 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
         checkpoint.remove()
         columns = [c for c in kind.loss_columns if c in curves]
         run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
-        if "train_fd_classifier" in curves:
-            scored = curves.dropna(subset=["train_fd_classifier"])
-            run.log_figure(learning_curves(scored, ["train_fd_classifier"], f"{name}: fd_classifier during training"),
+        if "val_fd_classifier" in curves:
+            scored = curves.dropna(subset=["val_fd_classifier"])
+            run.log_figure(learning_curves(scored, ["val_fd_classifier"], f"{name}: fd_classifier on the validation split during training"),
                            "curves/quality.png")
         run.log_file(paths.curves, "curves")
         run.log_metrics({k: v for k, v in summary.items() if v is not None})
@@ -201,12 +203,10 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
     }
     ref_pool, ref_info = read_reference(paths.reference)
     if ref_pool is not None:
-        weights, _ = resolve_inception(params.evaluate)
-        if weights is None:
-            raise PipelineError("inception reference features exist but the Inception weights are gone; rerun inception-reference")
+        weights = check_same_weights(resolve_inception(params.evaluate)[0], ref_info, paths.reference)
         rgb = generated if generated.shape[-1] == 3 else np.repeat(generated, 3, axis=-1)
-        gen_pool, gen_logits = InceptionFeatures(weights, device, params.evaluate.batch_size)(rgb)
-        metrics.update(inception_metrics(gen_pool, gen_logits, ref_pool))
+        gen_pool, gen_logits = feature_extractor(params.evaluate, weights)(rgb)
+        metrics.update(inception_metrics(gen_pool, gen_logits, ref_pool, params.evaluate.kid_subset_size))
         metrics["inception_available"] = 1
     else:
         metrics["inception_available"] = 0  # FID, IS, KID, precision/recall not computed: see the run's tag
@@ -214,13 +214,49 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
     write_json(out_file, metrics)
     run = model_run(model_dir, "evaluate")
     run.log_metrics(metrics)
-    run.set_tags({"inception.protocol": (f"FID (pytorch-fid formula) / IS / KID / precision-recall (torch-fidelity), pytorch-fid "
-                                         f"Inception pool + unbiased logits, {len(generated)} generated vs "
-                                         f"{ref_info.get('n')} test images")
-                  if ref_pool is not None else f"unavailable: {ref_info['reason']}"})
+    run.set_tags({"inception.protocol": inception_protocol(metrics, ref_info)})
     run.set_tags({"fd_classifier.protocol": f"Frechet distance in the {evaluator.info['dataset']} evaluator classifier's "
                   f"feature space, {len(generated)} generated vs {len(test.images)} test images (not FID)"})
     return metrics
+
+
+def inception_protocol(metrics: dict, ref_info: dict) -> str:
+    """How the Inception metrics were obtained (or why not), in one line for the run's tag and the report."""
+    if not metrics["inception_available"]:
+        return f"unavailable: {ref_info['reason']}"
+    weights = ref_info["weights"]
+    score = "IS from the logits head" if metrics["is_available"] else "no IS (these weights have no logits head)"
+    return (f"FID (pytorch-fid formula), KID ({metrics['kid_subset_size']}-image subsets) and precision/recall "
+            f"(torch-fidelity) on FID Inception pool features ({weights['format']}, {weights['digest'][:14]}, "
+            f"{'bf16' if ref_info.get('bf16') else 'float32'}; pytorch-fid preprocessing), {metrics['generated_n']} generated vs "
+            f"{ref_info['n']} {ref_info['split']} images; {score}")
+
+
+# The course reports' figures for the same task (real data, full size, GPU), shown beside ours.
+COURSE_FIGURES = {
+    ("dcgan", "faces", "FID"): "29.73 (IS 2.08; real CelebA, 1000 images, report 001)",
+    ("acgan", "mnistm", "intended accuracy"): "0.903 (real digits, report 001)",
+}
+
+
+def headlines(params: Params, name: str, cfg: GANParams, metrics: dict) -> list[Headline]:
+    """The summary rows of one GAN: FID and KID (when the weights exist), fd_classifier, and the
+    intended accuracy of a conditional GAN, each with its N and uncertainty."""
+    task = f"{cfg.kind.upper()}, {cfg.dataset} ({params.data.get(cfg.dataset).source})"
+    sets = f"{metrics['generated_n']} generated vs {metrics['real_test_n']} test"
+    rows = []
+    if metrics.get("inception_available"):
+        course = COURSE_FIGURES.get((cfg.kind, cfg.dataset, "FID"), "")
+        rows.append(Headline(name, task, "FID", f"{metrics['fid']:.2f}", sets, course=course))
+        rows.append(Headline(name, task, "KID", f"{metrics['kid_mean']:.4f}", sets,
+                             f"± {metrics['kid_std']:.4f} (std over 100 subsets of {metrics['kid_subset_size']})"))
+    rows.append(Headline(name, task, "fd_classifier (not FID)", f"{metrics['fd_classifier']:.2f}", sets))
+    if "intended_accuracy" in metrics:
+        rows.append(Headline(name, task, "intended accuracy", f"{metrics['intended_accuracy']:.3f}",
+                             f"{metrics['intended_accuracy_n']} generated",
+                             f"95% CI [{metrics['intended_accuracy_ci_low']:.3f}, {metrics['intended_accuracy_ci_high']:.3f}]",
+                             COURSE_FIGURES.get((cfg.kind, cfg.dataset, "intended accuracy"), "")))
+    return rows
 
 
 def training_summary(model_dir: Path) -> dict:
@@ -243,10 +279,11 @@ def report_section(params: Params, name: str) -> Section:
     }
     loss_columns = [c for c in kind.loss_columns if c in curves]
     figures = [(f"{name} learning curves", png_of_figure(learning_curves(curves, loss_columns, f"{name} training")))]
-    if "train_fd_classifier" in curves:
-        scored = curves.dropna(subset=["train_fd_classifier"])
-        figures.append((f"fd_classifier of the EMA generator during training (best at step {summary['best_step']})",
-                        png_of_figure(learning_curves(scored, ["train_fd_classifier"], "quality during training"))))
+    if "val_fd_classifier" in curves:
+        scored = curves.dropna(subset=["val_fd_classifier"])
+        figures.append((f"fd_classifier of the EMA generator against the validation split during training "
+                        f"(best at step {summary['best_step']})",
+                        png_of_figure(learning_curves(scored, ["val_fd_classifier"], "quality during training"))))
     for file, caption in kind.figures.items():
         if (paths.generated / file).exists():
             figures.append((caption, (paths.generated / file).read_bytes()))
@@ -257,4 +294,5 @@ def report_section(params: Params, name: str) -> Section:
         metric_notes=notes,
         architecture=f"{G}\n\n{sum(p.numel() for p in G.parameters()):,} generator parameters",
         figures=figures,
+        headlines=headlines(params, name, cfg, metrics),
     )

@@ -174,7 +174,7 @@ def train_gan(
         row.update(loss_d=loss_d.item(), loss_g=loss_adv.item(), **kind.d_summary(last_d), instance_noise=sigma)
         if quality_score is not None and cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
             score = quality_score(sampling_generator())
-            row["train_fd_classifier"] = score  # on eval_samples; the final figure is logged by evaluate
+            row["val_fd_classifier"] = score  # eval_samples vs the validation split; evaluate reports the test figure
             if score < best["score"]:
                 best = {"score": score, "step": step, "state": copy.deepcopy(sampling_generator().state_dict())}
         rows.append(row)

@@ -20,7 +20,7 @@ from genadapt.metrics.tsne import tsne_2d, tsne_by_value_figure
 from genadapt.outputs import atomic_dir, atomic_file, write_json
 from genadapt.params import Params, flatten
 from genadapt.runtime import bf16_autocast, resolve_device, seed_everything, to_float_images
-from genadapt.sections import Section, png_of_figure
+from genadapt.sections import Headline, Section, png_of_figure
 from genadapt.tracking import MetricBuffer, log_data_inputs, model_run, resume_or_start_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.weights import load_config, load_weights, save_weights
@@ -142,6 +142,9 @@ def report_section(params: Params, name: str) -> Section:
             "test_n": "images in the test split",
         },
         architecture=f"{model}\n\n{n_params:,} parameters",
+        headlines=[Headline(name, f"VAE, {cfg.dataset} ({params.data.get(cfg.dataset).source})", "test MSE (per pixel, [0,1])",
+                            f"{metrics['test_mse']:.4f}", f"{metrics['test_n']} test images",
+                            course="0.0197 (real CelebA 64x64, report 004)")],
         figures=[
             ("Learning curves (per-pixel reconstruction MSE, KL, loss)",
              png_of_figure(learning_curves(curves, ["recon_mse", "kl", "loss"], "VAE training"))),

@@ -21,6 +21,7 @@ from genadapt.families.gan.latent import Latent, generate_images, sample_latent
 from genadapt.families.gan.model import GANConfig
 from genadapt.families.gan.params import GANParams
 from genadapt.figures import save_grid, uint8_batch
+from genadapt.metrics.intervals import accuracy_with_interval
 from genadapt.params import DIGIT_DATASETS, Flag, real
 
 
@@ -95,15 +96,16 @@ class ACGAN(GANKind):
         predicted = evaluator.predict(generated)
         trust = evaluator.info["test_metrics"]
         if cfg.condition == "label":
-            return {"intended_accuracy": float((predicted == table["label"].to_numpy()).mean()),
-                    "evaluator_test_accuracy": trust["test_accuracy"]}
-        column = evaluator.output_index(cfg.condition)
-        return {"intended_accuracy": float((predicted[:, column] == table[cfg.condition].to_numpy()).mean()),
-                "evaluator_test_accuracy": trust[f"test_accuracy.{cfg.condition}"]}
+            correct, trusted = predicted == table["label"].to_numpy(), trust["test_accuracy"]
+        else:
+            column = evaluator.output_index(cfg.condition)
+            correct, trusted = predicted[:, column] == table[cfg.condition].to_numpy(), trust[f"test_accuracy.{cfg.condition}"]
+        return {**accuracy_with_interval(correct, "intended_accuracy"), "evaluator_test_accuracy": trusted}
 
     def metric_notes(self, cfg: ACGANParams) -> dict[str, str]:
         return {"intended_accuracy": "evaluator's accuracy on generated images against the intended "
-                                     f"{'class' if cfg.condition == 'label' else cfg.condition}",
+                                     f"{'class' if cfg.condition == 'label' else cfg.condition}, with its 95% Wilson "
+                                     "interval (intended_accuracy_ci_low / _high) over intended_accuracy_n images",
                 "evaluator_test_accuracy": "the evaluator's own accuracy on the real test split"}
 
 

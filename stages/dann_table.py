@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from genadapt.cli import run_stage
-from genadapt.dann_study import accuracy_table, markdown_table
+from genadapt.dann_table import accuracy_table, markdown_table
 from genadapt.outputs import atomic_file, output_path, write_json
 from genadapt.params import load_params
 from genadapt.tracking import log_summary_run

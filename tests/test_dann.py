@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import InterruptAt
 
-from genadapt.dann_study import accuracy_table, markdown_table
+from genadapt.dann_table import accuracy_table, markdown_table
 from genadapt.models.dann import DANN, DANNConfig, grad_reverse
 from genadapt.params import parse_params
 from genadapt.training.checkpointing import Checkpointer
@@ -89,16 +89,17 @@ def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
 
 
 def test_accuracy_table_is_written(tmp_path):
-    for pair, accs in (("a-b", (0.5, 0.7, 0.75, 0.9)), ("c-d", (0.2, 0.3, 0.35, 0.95))):
+    for pair, accs, seeds in (("a-b", (0.5, 0.7, 0.75, 0.9), 1), ("c-d", (0.2, 0.3, 0.35, 0.95), 3)):
         modes = dict(zip(("source_only", "dann", "cdan_e", "target_only"), accs))
-        val = {f"val.{m}": a - 0.01 for m, a in modes.items()}
-        (tmp_path / f"{pair}.json").write_text(json.dumps({**modes, **val, "target_test_n": 100, "target_val_n": 40,
-                                                           "source": "x", "target": "y"}))
+        extra = {f"val.{m}": a - 0.01 for m, a in modes.items()} | {f"{m}.std": 0.02 for m in modes}
+        (tmp_path / f"{pair}.json").write_text(json.dumps({**modes, **extra, "target_test_n": 100, "target_val_n": 40,
+                                                           "seeds": seeds, "source": "x", "target": "y"}))
     modes = ("source_only", "dann", "cdan_e", "target_only")
     table = accuracy_table([tmp_path / "c-d.json", tmp_path / "a-b.json"], modes)
     assert list(table) == ["a-b", "c-d"] and table["a-b"]["dann"] == 0.7
     text = markdown_table(table, modes)
-    assert "| a-b | 0.500 (0.490) | 0.700 (0.690) | 0.750 (0.740) | 0.900 (0.890) | 100 | 40 |" in text
+    assert "| a-b | 0.500 (0.490) | 0.700 (0.690) | 0.750 (0.740) | 0.900 (0.890) | 100 | 40 | 1 |" in text
+    assert "| c-d | 0.200 ± 0.020 (0.190) | 0.300 ± 0.020 (0.290) |" in text  # several seeds: mean ± std
 
 
 def test_pair_validation(raw_params):
@@ -144,3 +145,37 @@ def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, 
     assert np.array_equal(inverted.source_train.images[6:], 255 - plain.source_train.images)
     for split in ("target_train", "target_val"):  # only the source's training split changes
         assert np.array_equal(getattr(inverted, split).images, getattr(plain, split).images)
+
+
+def test_several_seeds_give_mean_and_std_and_a_run_per_seed(raw_params, tmp_path, monkeypatch):
+    """dann.seeds: 2 trains each mode twice (seeds seed and seed+1), reads the test split after
+    training, and reports each seed's accuracy, their mean and std, and the validation accuracy."""
+    from mlflow.tracking import MlflowClient
+
+    from genadapt.dann_study import train_pair
+    from genadapt.data.prepare import prepare_dataset
+    from genadapt.data.prepared import write_prepared
+    from genadapt.params import EMBEDDED_ROOT, DatasetParams
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for name in ("mnist", "usps"):
+        (tmp_path / name).mkdir()
+        source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=60, n_test=30)
+        write_prepared(tmp_path / name, name, "embedded", "digits", prepare_dataset(name, source, 0))
+    raw_params["dann"].update({"width": 4, "batch_size": 8, "steps": 3, "checkpoint_every": 0, "tsne_points": 10, "seeds": 2,
+                               "modes": ["source_only", "dann"]})
+    raw_params["dann"]["pairs"] = {
+        "mnist-usps": {"source": "mnist", "target": "usps", "channels": 3, "invert_source": False, "class_balance": 1.0}}
+    params = parse_params(raw_params)
+    metrics = train_pair(params, "mnist-usps", tmp_path, tmp_path / "models", tmp_path / "m.json", tmp_path / "figures",
+                         tmp_path / "checkpoints")
+    for mode in ("source_only", "dann"):
+        per_seed = [metrics[f"{mode}.seed0"], metrics[f"{mode}.seed1"]]
+        assert metrics[mode] == pytest.approx(np.mean(per_seed)) and metrics[f"{mode}.std"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert metrics["seeds"] == 2 and metrics["target_test_n"] == 30 and metrics["target_val_n"] == 6
+    assert {p.name for p in (tmp_path / "models").glob("*.safetensors")} == {
+        "source_only.safetensors", "source_only.seed1.safetensors", "dann.safetensors", "dann.seed1.safetensors"}
+    client = MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name("genadapt").experiment_id], "tags.model = 'dann'")
+    assert sorted((r.data.tags["dann.mode"], r.data.params["seed"]) for r in runs) == [
+        ("dann", "0"), ("dann", "1"), ("source_only", "0"), ("source_only", "1")]

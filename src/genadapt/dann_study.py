@@ -12,6 +12,7 @@ from genadapt.data.prepared import load_split
 from genadapt.data.transforms import to_common_format
 from genadapt.errors import PipelineError
 from genadapt.figures import learning_curves, plt
+from genadapt.metrics.intervals import mean_std
 from genadapt.metrics.tsne import tsne_2d, tsne_figure
 from genadapt.models.dann import DANN, DANNConfig
 from genadapt.outputs import atomic_dir, write_json
@@ -47,32 +48,39 @@ def load_pair(params: Params, pair: str, prepared_root: Path) -> PairData:
                     load_domain(params, pair, prepared_root, "target", "val"))
 
 
-def _run_params(params: Params, pair: str, mode: str) -> dict:
+def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:
     names = params.dann.pairs[pair]
     flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes")}
-    return {**flat, "seed": params.seed, "dann.pair": pair, "dann.source": names.source,
+    return {**flat, "seed": seed, "dann.pair": pair, "dann.source": names.source,
             "dann.target": names.target, "dann.channels": names.channels,
             "dann.invert_source": names.invert_source, "dann.class_balance": names.class_balance, "dann.mode": mode}
 
 
-def _train_or_reuse(params, pair, mode, data, device, checkpoint_dir: Path, inputs: dict[str, Path]) -> tuple[DANN, str]:
-    """Train one mode, or reuse it when an interrupted stage run had already finished it."""
+def model_name(mode: str, seed_index: int, seed: int) -> str:
+    """File stem of one trained model: the mode for the first seed (the one plotted), mode.seed<k> for the others."""
+    return mode if seed_index == 0 else f"{mode}.seed{seed}"
+
+
+def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, checkpoint_dir: Path,
+                    inputs: dict[str, Path]) -> tuple[DANN, str]:
+    """Train one mode with one seed, or reuse it when an interrupted stage run had already finished it."""
     cfg = params.dann
-    fp = fingerprint(_run_params(params, pair, mode) | {"shapes": [data.source_train.images.shape, data.target_train.images.shape]})
-    done_file = checkpoint_dir / f"{mode}.done.json"
+    run_params = _run_params(params, pair, mode, seed)
+    fp = fingerprint(run_params | {"shapes": [data.source_train.images.shape, data.target_train.images.shape]})
+    done_file = checkpoint_dir / f"{stem}.done.json"
     if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
-        model = DANN(DANNConfig(**load_config(checkpoint_dir, mode)))
-        return load_weights(model, checkpoint_dir, mode).to(device).eval(), json.loads(done_file.read_text())["run_id"]
-    checkpoint = Checkpointer(checkpoint_dir / f"{mode}.ckpt", fp, cfg.checkpoint_every)
+        model = DANN(DANNConfig(**load_config(checkpoint_dir, stem)))
+        return load_weights(model, checkpoint_dir, stem).to(device).eval(), json.loads(done_file.read_text())["run_id"]
+    checkpoint = Checkpointer(checkpoint_dir / f"{stem}.ckpt", fp, cfg.checkpoint_every)
     run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
-        params, "dann", _run_params(params, pair, mode), run_name=f"dann {pair} {mode}", tags={"dann.pair": pair, "dann.mode": mode}))
+        params, "dann", run_params, run_name=f"dann {pair} {mode} seed {seed}", tags={"dann.pair": pair, "dann.mode": mode}))
     with run.failing_on_error():
         log_data_inputs(run, inputs)
-        model, curves = train_mode(mode, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
+        model, curves = train_mode(mode, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
                                    checkpoint.with_extra(run_id=run.run_id), params.dann.pairs[pair].class_balance)
         columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
         run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
-        save_weights(model, model.cfg.to_dict(), checkpoint_dir, mode)
+        save_weights(model, model.cfg.to_dict(), checkpoint_dir, stem)
         write_json(done_file, {"fingerprint": fp, "run_id": run.run_id})  # atomic: a half-written marker never counts
         checkpoint.remove()
     return model, run.run_id
@@ -84,19 +92,27 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     cfg, names = params.dann, params.dann.pairs[pair]
     device = resolve_device(cfg.device)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    seeds = [params.seed + i for i in range(cfg.seeds)]
+    stems = {(mode, seed): model_name(mode, i, seed) for mode in cfg.modes for i, seed in enumerate(seeds)}
     val_results, run_ids, models = {}, {}, {}
-    for mode in cfg.modes:
-        inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
-        models[mode], run_ids[mode] = _train_or_reuse(params, pair, mode, data, device, checkpoint_dir, inputs)
-        val_results[mode] = accuracy(models[mode], data.target_val)
+    inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
+    for (mode, seed), stem in stems.items():
+        models[stem], run_ids[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device, checkpoint_dir, inputs)
+        val_results[stem] = accuracy(models[stem], data.target_val)
     # Every mode is trained and every choice made: now the test splits are read, once.
     source_test = load_domain(params, pair, prepared_root, "source", "test")
     target_test = load_domain(params, pair, prepared_root, "target", "test")
-    results = {mode: accuracy(models[mode], target_test) for mode in cfg.modes}
-    for mode in cfg.modes:
-        ModelRun(run_ids[mode]).log_metrics({"target_test_accuracy": results[mode], "target_val_accuracy": val_results[mode]})
-    metrics = {**results, **{f"val.{mode}": v for mode, v in val_results.items()}, "target_test_n": len(target_test.labels),
-               "target_val_n": len(data.target_val.labels), "source": names.source, "target": names.target}
+    results = {stem: accuracy(model, target_test) for stem, model in models.items()}
+    for stem in stems.values():
+        ModelRun(run_ids[stem]).log_metrics({"target_test_accuracy": results[stem], "target_val_accuracy": val_results[stem]})
+    metrics = {"target_test_n": len(target_test.labels), "target_val_n": len(data.target_val.labels), "seeds": len(seeds),
+               "source": names.source, "target": names.target}
+    for mode in cfg.modes:  # mean (and std) over the seeds; each seed's figure too when there are several
+        mode_stems = [stems[mode, seed] for seed in seeds]
+        metrics[mode], metrics[f"{mode}.std"] = mean_std([results[s] for s in mode_stems])
+        metrics[f"val.{mode}"], metrics[f"val.{mode}.std"] = mean_std([val_results[s] for s in mode_stems])
+        if len(seeds) > 1:
+            metrics |= {f"{mode}.seed{seed}": results[stems[mode, seed]] for seed in seeds}
 
     rng = np.random.default_rng(params.seed)
     n = min(cfg.tsne_points, len(source_test.labels), len(target_test.labels))
@@ -106,10 +122,9 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     classes = np.concatenate([source_test.labels[src_idx], target_test.labels[tgt_idx]])
     domains = np.repeat([0, 1], n)
     with atomic_dir(figures_dir) as figures_tmp, atomic_dir(models_dir) as models_tmp:
-        for mode in cfg.modes:
-            save_weights(models[mode], models[mode].cfg.to_dict(), models_tmp, mode)
-            if mode not in TSNE_MODES:
-                continue
+        for stem, model in models.items():
+            save_weights(model, model.cfg.to_dict(), models_tmp, stem)
+        for mode in [m for m in cfg.modes if m in TSNE_MODES]:  # the first seed's models
             points = tsne_2d(features_and_predictions(models[mode], images)[0], params.seed)
             title = f"{mode}: {names.source} (source) -> {names.target} (target), t-SNE of {n}+{n} test features"
             fig = tsne_figure(points, classes, domains, (names.source, names.target), title)
@@ -118,34 +133,11 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
             plt.close(fig)
         (models_tmp / "mlflow_runs.json").write_text(json.dumps(run_ids, indent=2) + "\n")
     write_json(metrics_file, metrics)
-    for mode in cfg.modes:
-        ModelRun(run_ids[mode]).finish()
+    for run_id in run_ids.values():
+        ModelRun(run_id).finish()
     for stale in checkpoint_dir.glob("*"):
         stale.unlink()
     return metrics
-
-
-def accuracy_table(metrics_files: list[Path], modes: tuple[str, ...]) -> dict[str, dict]:
-    """pair -> {mode: target test accuracy, 'val.<mode>': target validation accuracy, target_test_n,
-    target_val_n} from the per-pair metrics files."""
-    table = {}
-    for path in sorted(metrics_files):
-        if not path.exists():
-            raise PipelineError(f"{path}: not found; run the train-dann stages first")
-        values = json.loads(path.read_text())
-        table[path.stem] = ({m: values[m] for m in modes} | {f"val.{m}": values[f"val.{m}"] for m in modes}
-                            | {"target_test_n": values["target_test_n"], "target_val_n": values["target_val_n"]})
-    return table
-
-
-def markdown_table(table: dict[str, dict], modes: tuple[str, ...]) -> str:
-    """Target test accuracy per mode with, in brackets, the validation accuracy settings are chosen by."""
-    lines = [f"| pair | {' | '.join(f'{m} test (val)' for m in modes)} | target test N | target val N |",
-             f"|---|{'---|' * (len(modes) + 2)}"]
-    for pair, row in table.items():
-        cells = " | ".join(f"{row[m]:.3f} ({row[f'val.{m}']:.3f})" for m in modes)
-        lines.append(f"| {pair} | {cells} | {row['target_test_n']} | {row['target_val_n']} |")
-    return "\n".join(lines) + "\n"
 
 
 def load_mode(models_dir: Path, mode: str, device: torch.device) -> DANN:

@@ -177,6 +177,7 @@ class DANNParams(Section):
     tsne_points: count(ge=10)  # test images per domain in the t-SNE plots
     checkpoint_every: count(ge=0)
     device: Device
+    seeds: count(ge=1) = 1  # each mode trained with seeds seed, seed+1, ...: the table gives mean and std over them
 
 
 class Params(Section):

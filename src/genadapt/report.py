@@ -7,6 +7,7 @@ import html
 import json
 from pathlib import Path
 
+from genadapt.dann_table import cell
 from genadapt.metrics.intervals import wilson_interval
 from genadapt.params import Params, flatten
 from genadapt.sections import Headline, Section
@@ -41,10 +42,14 @@ def dann_headlines(params: Params, table: dict[str, dict]) -> list[Headline]:
         n = row["target_test_n"]
         for mode in ("dann", "dann_st"):
             if mode in row:
-                low, high = wilson_interval(round(row[mode] * n), n)
+                if row["seeds"] > 1:
+                    spread = f"± {row[f'{mode}.std']:.3f} (std over {row['seeds']} seeds)"
+                else:
+                    low, high = wilson_interval(round(row[mode] * n), n)
+                    spread = f"95% CI [{low:.3f}, {high:.3f}] (one seed)"
                 course = COURSE_DANN.get(pair, {}).get(mode)
                 rows.append(Headline(pair, task, f"{mode} target accuracy", f"{row[mode]:.3f}",
-                                     f"{n} target test (chosen on {row['target_val_n']} val)", f"95% CI [{low:.3f}, {high:.3f}]",
+                                     f"{n} target test (chosen on {row['target_val_n']} val)", spread,
                                      f"{course:.3f} (real digits, report 001)" if course else ""))
     return rows
 
@@ -75,7 +80,7 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
 
     rows = "".join(
         f"<tr><td>{html.escape(label(pair))}</td>"
-        + "".join(f"<td>{row[m]:.3f} ({row[f'val.{m}']:.3f})</td>" for m in modes)
+        + "".join(f"<td>{cell(row, m)}</td>" for m in modes)
         + f"<td>{row['target_test_n']}</td><td>{row['target_val_n']}</td></tr>"
         for pair, row in table.items()
     )
@@ -88,8 +93,9 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
         metrics=metrics,
         metric_notes=notes,
         html_table=(
-            "<p>Target test accuracy (in brackets: target validation accuracy, labelled images carved from the target's "
-            "train split and never trained on, by which settings are chosen): source_only is the lower bound, "
+            "<p>Target test accuracy, mean ± std over the seeds when there are several (in brackets: target "
+            "validation accuracy, labelled images carved from the target's train split and never trained on, "
+            "by which settings are chosen): source_only is the lower bound, "
             "target_only the upper bound; dann is DANN, dann_st DANN plus mean-teacher self-training, cdan_e CDAN+E.</p>"
             f"<table>{header}{rows}</table>"
         ),

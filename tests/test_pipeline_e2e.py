@@ -367,10 +367,10 @@ def test_smoke_pipeline_on_real_data(tmp_path):
     log = _run(["dvc", "repro", "prepare-data@mnist", "evaluate-vae@vae", "generate-gan@acgan-faces", "train-dann@mnistm-usps"], clone)
     assert {"prepare-data@faces", "prepare-data@mnist", "prepare-data@usps", "prepare-data@mnistm", "evaluate-vae@vae",
             "train-classifier@faces", "train-gan@acgan-faces", "generate-gan@acgan-faces", "train-dann@mnistm-usps"} <= _ran_stages(log)
-    assert "prepared faces (celeba): train=4591, test=660" in log
-    assert "prepared mnistm (mnistm): train=20000, test=9001, image shape (32, 32, 3)" in log
+    assert "prepared faces (celeba): train=4132, val=459, test=660" in log  # val: 10% of the official train partition
+    assert "prepared mnistm (mnistm): train=18000, val=2000, test=9001, image shape (32, 32, 3)" in log
     meta = json.loads((clone / "data/prepared/usps/meta.json").read_text())
-    assert meta["source"] == "usps" and meta["splits"] == {"train": 7291, "test": 2007}
+    assert meta["source"] == "usps" and meta["splits"] == {"train": 6562, "val": 729, "test": 2007}
     metrics = json.loads((clone / "metrics/vae.json").read_text())
     assert metrics["test_n"] == 660 and 0 < metrics["test_mse"] < 0.25
     assert (clone / "generated/acgan-faces/pairs.png").is_file()

@@ -75,8 +75,23 @@ def test_each_mode_trains_a_few_steps(raw_params, mode):
 
 
 @pytest.mark.parametrize("mode", ["dann", "dann_st"])
+def test_the_weights_kept_are_the_best_on_validation(raw_params, mode):
+    """Scored every val_every steps and at the last; the model returned scores the curve's maximum
+    on the validation split, and with val_every 0 it is the last step's."""
+    data, cpu = _tiny_pair(), torch.device("cpu")
+    model, curves = train_mode(mode, _tiny_cfg(raw_params, val_every=5), data, cpu, seed=0, class_balance=1.0)
+    scored = curves.dropna(subset=["val_accuracy"])
+    assert scored["step"].tolist() == [5, 10, 12]
+    assert accuracy(model, data.target_val) == scored["val_accuracy"].max()
+    last, curves = train_mode(mode, _tiny_cfg(raw_params, val_every=0), data, cpu, seed=0, class_balance=1.0)
+    assert "val_accuracy" not in curves
+    if scored["val_accuracy"].idxmax() != scored.index[-1]:
+        assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), last.state_dict().values()))
+
+
+@pytest.mark.parametrize("mode", ["dann", "dann_st"])
 def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
-    cfg = _tiny_cfg(raw_params, st_threshold=0.0)  # every target example pseudo-labelled
+    cfg = _tiny_cfg(raw_params, st_threshold=0.0, val_every=3)  # every target example pseudo-labelled
     data, cpu = _tiny_pair(), torch.device("cpu")
     reference, _ = train_mode(mode, cfg, data, cpu, seed=0, class_balance=1.0)
 

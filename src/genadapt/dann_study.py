@@ -62,15 +62,17 @@ def model_name(mode: str, seed_index: int, seed: int) -> str:
 
 
 def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, checkpoint_dir: Path,
-                    inputs: dict[str, Path]) -> tuple[DANN, str]:
-    """Train one mode with one seed, or reuse it when an interrupted stage run had already finished it."""
+                    inputs: dict[str, Path]) -> tuple[DANN, str, int]:
+    """Train one mode with one seed, or reuse it when an interrupted stage run had already finished it.
+    Returns the model, its MLflow run id and the step whose weights were kept (best on validation)."""
     cfg = params.dann
     run_params = _run_params(params, pair, mode, seed)
     fp = fingerprint(run_params | {"shapes": [data.source_train.images.shape, data.target_train.images.shape]})
     done_file = checkpoint_dir / f"{stem}.done.json"
     if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
+        done = json.loads(done_file.read_text())
         model = DANN(DANNConfig(**load_config(checkpoint_dir, stem)))
-        return load_weights(model, checkpoint_dir, stem).to(device).eval(), json.loads(done_file.read_text())["run_id"]
+        return load_weights(model, checkpoint_dir, stem).to(device).eval(), done["run_id"], done["best_step"]
     checkpoint = Checkpointer(checkpoint_dir / f"{stem}.ckpt", fp, cfg.checkpoint_every)
     run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
         params, "dann", run_params, run_name=f"dann {pair} {mode} seed {seed}", tags={"dann.pair": pair, "dann.mode": mode}))
@@ -80,10 +82,18 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
                                    checkpoint.with_extra(run_id=run.run_id), params.dann.pairs[pair].class_balance)
         columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
         run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
+        best_step = cfg.steps
+        if "val_accuracy" in curves:
+            scored = curves.dropna(subset=["val_accuracy"])
+            best_step = int(scored["step"][scored["val_accuracy"].idxmax()])  # the first best, as training kept
+            run.log_figure(learning_curves(scored, ["val_accuracy"], f"{mode} on {pair}: target validation accuracy "
+                                           f"(weights of step {best_step} kept)"), f"curves/{mode}_val.png")
+        run.log_metrics({"best_step": best_step})
         save_weights(model, model.cfg.to_dict(), checkpoint_dir, stem)
-        write_json(done_file, {"fingerprint": fp, "run_id": run.run_id})  # atomic: a half-written marker never counts
+        # atomic: a half-written marker never counts
+        write_json(done_file, {"fingerprint": fp, "run_id": run.run_id, "best_step": best_step})
         checkpoint.remove()
-    return model, run.run_id
+    return model, run.run_id, best_step
 
 
 def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path, metrics_file: Path,
@@ -94,10 +104,10 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     seeds = [params.seed + i for i in range(cfg.seeds)]
     stems = {(mode, seed): model_name(mode, i, seed) for mode in cfg.modes for i, seed in enumerate(seeds)}
-    val_results, run_ids, models = {}, {}, {}
+    val_results, run_ids, models, best_steps = {}, {}, {}, {}
     inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
     for (mode, seed), stem in stems.items():
-        models[stem], run_ids[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device, checkpoint_dir, inputs)
+        models[stem], run_ids[stem], best_steps[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device, checkpoint_dir, inputs)
         val_results[stem] = accuracy(models[stem], data.target_val)
     # Every mode is trained and every choice made: now the test splits are read, once.
     source_test = load_domain(params, pair, prepared_root, "source", "test")
@@ -107,6 +117,7 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
         ModelRun(run_ids[stem]).log_metrics({"target_test_accuracy": results[stem], "target_val_accuracy": val_results[stem]})
     metrics = {"target_test_n": len(target_test.labels), "target_val_n": len(data.target_val.labels), "seeds": len(seeds),
                "source": names.source, "target": names.target}
+    metrics |= {f"best_step.{stem}": step for stem, step in best_steps.items()}  # chosen on validation
     for mode in cfg.modes:  # mean (and std) over the seeds; each seed's figure too when there are several
         mode_stems = [stems[mode, seed] for seed in seeds]
         metrics[mode], metrics[f"{mode}.std"] = mean_std([results[s] for s in mode_stems])

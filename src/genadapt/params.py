@@ -176,6 +176,9 @@ class DANNParams(Section):
     st_ema: real(ge=0.0, lt=1.0)  # dann_st: decay of the teacher's moving average
     tsne_points: count(ge=10)  # test images per domain in the t-SNE plots
     checkpoint_every: count(ge=0)
+    # Steps between scores on the target's validation split; the best-scoring weights are the ones
+    # kept (early stopping on validation), so ``steps`` is a budget, not a choice made on test.
+    val_every: count(ge=0) = 100
     device: Device
     seeds: count(ge=1) = 1  # each mode trained with seeds seed, seed+1, ...: the table gives mean and std over them
 

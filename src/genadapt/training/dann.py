@@ -20,13 +20,16 @@
   twice as many 0s as 8s) it cost 0.930 -> 0.781. The teacher is the model tested.
 - ``target_only``: labelled target only (the upper bound).
 
-Every mode is tested on the target's test split, which no mode trains on and no choice sees; the
-target's validation split (carved from its train split, so not in ``target_train``) is scored too,
-and is what settings such as ``steps``, ``class_balance`` and ``invert_source`` are chosen by.
+Every mode is tested on the target's test split, which no mode trains on and no choice sees. The
+target's labelled validation split (carved from its train split, so not in ``target_train``) is
+scored every ``val_every`` steps and the best-scoring weights are kept (early stopping, the same
+rule for every mode); it is also what ``class_balance`` and ``invert_source`` are chosen by
+(``bench/dann_presets.py``).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -87,8 +90,9 @@ def train_mode(
     checkpoint: Checkpointer | None = None,
     class_balance: float = 0.0,
 ) -> tuple[DANN, pd.DataFrame]:
-    """Train one mode; returns the model (eval mode) and per-step curves. ``class_balance``: the
-    pair's weight of dann_st's class-balance term."""
+    """Train one mode; returns the model (eval mode) and per-step curves, whose ``val_accuracy``
+    column holds the validation scores: the model returned is the first best-scoring one (the last
+    step's when ``val_every`` is 0). ``class_balance``: the pair's weight of dann_st's class-balance term."""
     if mode not in MODES:
         raise PipelineError(f"unknown DANN mode {mode!r}; choose one of {', '.join(MODES)}")
     torch.manual_seed(seed)
@@ -103,6 +107,7 @@ def train_mode(
         stateful["teacher"] = teacher
     done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
+    best = extra.get("best", {"accuracy": -1.0, "step": 0, "state": None})  # the weights kept, by validation accuracy
 
     labelled = data.target_train if mode == "target_only" else data.source_train
     x_lab, y_lab = torch.from_numpy(labelled.images), torch.from_numpy(labelled.labels)
@@ -162,15 +167,23 @@ def train_mode(
         if teacher is not None:
             teacher.update_parameters(model)
         row.update(loss=loss.item(), loss_class=loss_cls.item())
+        if cfg.val_every and len(data.target_val.labels) and (step % cfg.val_every == 0 or step == cfg.steps):
+            tested = teacher.module if teacher is not None else model
+            row["val_accuracy"] = accuracy(tested.eval(), data.target_val)
+            tested.train()
+            if row["val_accuracy"] > best["accuracy"]:  # ties keep the earlier step
+                best = {"accuracy": row["val_accuracy"], "step": step, "state": copy.deepcopy(tested.state_dict())}
         rows.append(row)
         bar.log(loss=row["loss"])
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
         if checkpoint is not None:
-            checkpoint.maybe_save(step, stateful, generator, {"curves": rows})
+            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best})
     if metrics is not None:
         metrics.flush()
     final = teacher.module if teacher is not None else model
+    if best["state"] is not None:
+        final.load_state_dict(best["state"])
     return final.eval(), pd.DataFrame(rows)
 
 

@@ -24,10 +24,11 @@ def test_cross_domain_accuracy_drops():
         assert accuracy[domain] < accuracy["mnist"] - 0.25, (domain, accuracy)
 
 
-def test_face_attributes_are_visible():
+@pytest.mark.parametrize("style", ["cartoon", "anime"])
+def test_face_attributes_are_visible(style):
     names = ["Smiling", "Male", "Eyeglasses", "Blond_Hair", "Black_Hair"]
-    x, table = make_faces("train", 2000, seed=0)
-    xt, table_t = make_faces("test", 500, seed=0)
+    x, table = make_faces("train", 2000, seed=0, style=style)
+    xt, table_t = make_faces("test", 500, seed=0, style=style)
     y = np.stack([table[n] for n in names], 1)
     yt = np.stack([table_t[n] for n in names], 1)
     # The evaluator classifiers' precision and memory format (params.yaml: classifier.amp, channels_last).

@@ -107,7 +107,8 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     val_results, run_ids, models, best_steps = {}, {}, {}, {}
     inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
     for (mode, seed), stem in stems.items():
-        models[stem], run_ids[stem], best_steps[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device, checkpoint_dir, inputs)
+        models[stem], run_ids[stem], best_steps[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device,
+                                                                        checkpoint_dir, inputs)
         val_results[stem] = accuracy(models[stem], data.target_val)
     # Every mode is trained and every choice made: now the test splits are read, once.
     source_test = load_domain(params, pair, prepared_root, "source", "test")

@@ -27,18 +27,20 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from genadapt.errors import PipelineError
 
 DIGIT_DATASETS = ("mnist", "usps", "mnistm", "svhn")
-DATASETS = ("faces",) + DIGIT_DATASETS
+FACE_DATASETS = ("faces", "anime")  # two face styles with the same CelebA-named attributes
+DATASETS = FACE_DATASETS + DIGIT_DATASETS
 # Allowed data.<name>.source values: the embedded generator, the dataset's own published
 # layout, or the course layout (a folder of images + a CSV per split).
 SOURCES = {
     "faces": ("embedded", "celeba", "folder"),
+    "anime": ("embedded", "folder"),
     "mnist": ("embedded", "mnist", "folder"),
     "usps": ("embedded", "usps", "folder"),
     "mnistm": ("embedded", "mnistm", "folder"),
     "svhn": ("embedded", "svhn", "folder"),
 }
 # Prepared image size (side in pixels) per (dataset, source), where the source fixes it.
-PREPARED_SIZE = {("faces", s): 64 for s in SOURCES["faces"]} | {
+PREPARED_SIZE = {(d, s): 64 for d in FACE_DATASETS for s in SOURCES[d]} | {
     ("mnist", "embedded"): 28, ("mnist", "mnist"): 28, ("usps", "embedded"): 16, ("usps", "usps"): 16,
     ("mnistm", "embedded"): 28, ("mnistm", "mnistm"): 32, ("svhn", "embedded"): 32, ("svhn", "svhn"): 32,
 }
@@ -70,7 +72,7 @@ Name = Annotated[str, Field(strict=True, pattern=NAME_PATTERN)]
 Flag = Annotated[bool, Field(strict=True)]
 Text = Annotated[str, Field(strict=True)]
 Device = Literal["auto", "cpu", "cuda"]
-Dataset = Literal["faces", "mnist", "usps", "mnistm", "svhn"]
+Dataset = Literal["faces", "anime", "mnist", "usps", "mnistm", "svhn"]
 DigitDataset = Literal["mnist", "usps", "mnistm", "svhn"]
 Probability = real(ge=0.0, le=1.0)
 
@@ -91,6 +93,7 @@ class DatasetParams(Section):
 
 class DataParams(Section):
     faces: DatasetParams
+    anime: DatasetParams
     mnist: DatasetParams
     usps: DatasetParams
     mnistm: DatasetParams

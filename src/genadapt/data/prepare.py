@@ -14,7 +14,7 @@ from genadapt.data.real.celeba import load_celeba
 from genadapt.data.real.digits import load_mnist, load_mnistm, load_svhn, load_usps
 from genadapt.data.real.folder_csv import load_folder_csv
 from genadapt.errors import PipelineError
-from genadapt.params import DATASETS, DIGIT_DATASETS, DatasetParams
+from genadapt.params import DATASETS, DIGIT_DATASETS, FACE_DATASETS, DatasetParams
 
 FACE_SIZE = 64  # faces are prepared as 64x64 RGB, whatever the source
 _DIGIT_LOADERS = {"mnist": load_mnist, "usps": load_usps, "mnistm": load_mnistm, "svhn": load_svhn}
@@ -26,8 +26,8 @@ def dataset_kind(name: str) -> str:
 
 def _embedded(name: str, split: str, n: int, seed: int) -> PreparedSplit:
     ids = [f"{i:06d}.png" for i in range(n)]
-    if name == "faces":
-        images, attributes = make_faces(split, n, seed)
+    if name in FACE_DATASETS:
+        images, attributes = make_faces(split, n, seed, style="cartoon" if name == "faces" else name)
         return PreparedSplit(images, pd.DataFrame({"image_id": ids, **attributes}))
     images, labels = make_digit_domain(name, split, n, seed)
     return PreparedSplit(images, pd.DataFrame({"image_id": ids, "label": labels.astype(np.int64)}))

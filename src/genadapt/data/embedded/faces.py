@@ -150,18 +150,28 @@ def draw_face(attrs: dict[str, int], rng: np.random.Generator) -> np.ndarray:
     return np.asarray(image, np.uint8)
 
 
-def make_faces(split: str, n: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Generate one split of faces: images (N, 64, 64, 3) uint8 and attribute -> (N,) 0/1 int64."""
+FACE_STYLES = ("cartoon", "anime")  # the "faces" dataset is cartoon; "anime" is the second style
+
+
+def make_faces(split: str, n: int, seed: int, style: str = "cartoon") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Generate one split of faces in ``style``: images (N, 64, 64, 3) uint8 and attribute -> (N,) 0/1 int64.
+    The two styles draw from different streams: anime face i is not cartoon face i redrawn."""
+    from genadapt.data.embedded.anime import draw_anime_face  # the second style, kept in its own module
+
     if split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r}; choose train or test")
+    if style not in FACE_STYLES:
+        raise ValueError(f"unknown face style {style!r}; choose one of {', '.join(FACE_STYLES)}")
+    draw = draw_face if style == "cartoon" else draw_anime_face
     images = np.empty((n, _SIZE, _SIZE, 3), np.uint8)
     table = {name: np.empty(n, np.int64) for name in FACE_ATTRIBUTES}
     split_key = zlib.crc32(split.encode())
+    style_key = zlib.crc32(b"faces" if style == "cartoon" else style.encode())
 
     def face(i: int) -> tuple[dict[str, int], np.ndarray]:
-        rng = np.random.default_rng([seed, zlib.crc32(b"faces"), split_key, i])
+        rng = np.random.default_rng([seed, style_key, split_key, i])
         attrs = sample_attributes(rng)
-        return attrs, draw_face(attrs, rng)
+        return attrs, draw(attrs, rng)
 
     # Threads: PIL's rotate and resize release the GIL, and each face has its own generator,
     # so the result is the same as drawing them one by one.

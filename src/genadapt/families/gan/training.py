@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from torch.optim.swa_utils import AveragedModel
 
 from genadapt.distributed import World
 from genadapt.errors import PipelineError
@@ -35,6 +34,7 @@ from genadapt.families.gan.params import GANParams
 from genadapt.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
 from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.ema import averaged_copy
 from genadapt.training.sampling import EpochSampler
 
 
@@ -58,18 +58,6 @@ def _noise_std(cfg: GANParams, step: int) -> float:
     if cfg.instance_noise_steps == 0:
         return 0.0
     return cfg.instance_noise * max(0.0, 1.0 - step / cfg.instance_noise_steps)
-
-
-def _ema_with_warmup(decay: float):
-    """EMA update whose decay ramps up as min(decay, (1 + n) / (10 + n)), so short runs are not
-    dominated by the initial weights (n = updates so far)."""
-
-    def average(averaged: torch.Tensor, current: torch.Tensor, n_averaged: torch.Tensor) -> torch.Tensor:
-        n = float(n_averaged)
-        beta = min(decay, (1.0 + n) / (10.0 + n))
-        return averaged + (current - averaged) * (1.0 - beta)
-
-    return average
 
 
 def train_gan(
@@ -98,7 +86,7 @@ def train_gan(
     use_cuda = device.type == "cuda"
     fmt = memory_format(cfg.channels_last)
     G, D = G.to(memory_format=fmt), D.to(memory_format=fmt)
-    ema = AveragedModel(G, avg_fn=_ema_with_warmup(cfg.ema_decay), use_buffers=True) if cfg.ema_decay else None
+    ema = averaged_copy(G, cfg.ema_decay) if cfg.ema_decay else None
     G_train, D_train = G, D
     if world.distributed:
         from torch.nn.parallel import DistributedDataParallel as DDP

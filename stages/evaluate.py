@@ -19,10 +19,12 @@ def main() -> None:
     parser.add_argument("--generated", type=Path, help="the generate stage's output folder (GANs)")
     parser.add_argument("--evaluator", type=Path, help="evaluator classifier folder (GANs)")
     parser.add_argument("--reference", type=Path, help="Inception reference features folder (GANs)")
+    for what in ("data", "evaluator", "reference"):
+        parser.add_argument(f"--{what}-b", type=Path, help=f"a translation model's second domain: {what} folder")
     args = parser.parse_args()
     params, family = load_params_for_model(args.model)
     paths = StagePaths(data=args.data, model=args.model_dir, out=args.out, generated=args.generated, evaluator=args.evaluator,
-                       reference=args.reference)
+                       reference=args.reference, data_b=args.data_b, evaluator_b=args.evaluator_b, reference_b=args.reference_b)
     print(json.dumps({args.model: load_family(family).evaluate(params, args.model, paths)}))
 
 

@@ -15,9 +15,10 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, required=True, help="the train stage's output folder")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
     parser.add_argument("--out", type=output_path, required=True, help="output folder for images")
+    parser.add_argument("--data-b", type=Path, help="a translation model's second domain: prepared dataset folder")
     args = parser.parse_args()
     params, family = load_params_for_model(args.model)
-    load_family(family).generate(params, args.model, StagePaths(data=args.data, model=args.model_dir, out=args.out))
+    load_family(family).generate(params, args.model, StagePaths(data=args.data, model=args.model_dir, out=args.out, data_b=args.data_b))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,12 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=output_path, required=True, help="folder for resumable checkpoints (DVC persist)")
     parser.add_argument("--curves", type=output_path, required=True, help="per-step training curves (CSV)")
     parser.add_argument("--evaluator", type=Path, help="evaluator classifier folder (GANs: quality score)")
+    parser.add_argument("--data-b", type=Path, help="a translation model's second domain: prepared dataset folder")
+    parser.add_argument("--evaluator-b", type=Path, help="a translation model's second domain: evaluator classifier folder")
     args = parser.parse_args()
     params, family = load_params_for_model(args.model)
-    paths = StagePaths(data=args.data, out=args.out, checkpoints=args.checkpoints, evaluator=args.evaluator, curves=args.curves)
+    paths = StagePaths(data=args.data, out=args.out, checkpoints=args.checkpoints, evaluator=args.evaluator, curves=args.curves,
+                       data_b=args.data_b, evaluator_b=args.evaluator_b)
     load_family(family).train(params, args.model, paths)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from genadapt.errors import PipelineError
 
-FAMILIES = ("vae", "gan")  # package names under genadapt/families/
+FAMILIES = ("vae", "gan", "cyclegan")  # package names under genadapt/families/
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,23 @@ class StagePaths:
     generated: Path | None = None  # the generate stage's output folder
     reference: Path | None = None  # Inception reference features of the real test split
     curves: Path | None = None  # per-step training curves (CSV), beside the family's others for `dvc plots`
+    # A translation model's second domain (B; the fields above are domain A's):
+    data_b: Path | None = None
+    evaluator_b: Path | None = None
+    reference_b: Path | None = None
 
 
-def instance_paths(family: str, name: str, dataset: str) -> StagePaths:
-    """Where dvc.yaml puts instance ``name``'s inputs and outputs (the report reads them from here)."""
+def instance_paths(family: str, name: str, dataset: str, dataset_b: str | None = None) -> StagePaths:
+    """Where dvc.yaml puts instance ``name``'s inputs and outputs (the report reads them from here);
+    ``dataset_b``: a translation model's second domain."""
+    second = {}
+    if dataset_b is not None:
+        second = {"data_b": Path("data/prepared") / dataset_b, "evaluator_b": Path("models/classifiers") / dataset_b,
+                  "reference_b": Path("models/inception_reference") / dataset_b}
     return StagePaths(data=Path("data/prepared") / dataset, model=Path("models") / name, out=Path("metrics") / f"{name}.json",
                       checkpoints=Path("checkpoints") / name, evaluator=Path("models/classifiers") / dataset,
                       generated=Path("generated") / name, reference=Path("models/inception_reference") / dataset,
-                      curves=Path("curves") / family / f"{name}.csv")
+                      curves=Path("curves") / family / f"{name}.csv", **second)
 
 
 @runtime_checkable

@@ -6,7 +6,7 @@ from pathlib import Path
 from genadapt.cli import run_stage
 from genadapt.dann_table import accuracy_table, markdown_table
 from genadapt.outputs import atomic_file, output_path, write_json
-from genadapt.params import load_params
+from genadapt.params import PIXEL_MODES, load_params
 from genadapt.tracking import log_summary_run
 
 
@@ -15,15 +15,18 @@ def main() -> None:
     parser.add_argument("--metrics-dir", type=Path, required=True, help="folder of per-pair metrics JSON files")
     parser.add_argument("--out", type=output_path, required=True, help="output JSON table")
     parser.add_argument("--markdown", type=output_path, required=True, help="output Markdown table")
+    parser.add_argument("--pixel-dir", type=Path, required=True, help="folder of the pixel-level modes' per-pair metrics")
     args = parser.parse_args()
     params = load_params()
-    modes = params.dann.modes
-    table = accuracy_table([args.metrics_dir / f"{pair}.json" for pair in params.dann.pairs], modes)
+    pixel = tuple(PIXEL_MODES) if params.dann.pixel_pairs else ()
+    modes = tuple(params.dann.modes) + pixel
+    table = accuracy_table([args.metrics_dir / f"{pair}.json" for pair in params.dann.pairs], tuple(params.dann.modes),
+                           [args.pixel_dir / f"{pair}.json" for pair in params.dann.pixel_pairs], pixel)
     write_json(args.out, table)
     text = markdown_table(table, modes)
     with atomic_file(args.markdown) as tmp:
         tmp.write_text(text)
-    flat = {f"{pair}.{mode}": row[mode] for pair, row in table.items() for mode in modes}
+    flat = {f"{pair}.{mode}": row[mode] for pair, row in table.items() for mode in modes if mode in row}
     log_summary_run(params, "dann-table", flat, [args.out, args.markdown])
     print(text)
 

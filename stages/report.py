@@ -17,7 +17,7 @@ def main() -> None:
     params = load_params(families=None)
     sections = [load_family(family).report_section(params, name)
                 for family, instances in params.models.items() for name in instances]
-    sections += [dann_section(params, Path("metrics/dann_table.json"), Path("generated/dann")),
+    sections += [dann_section(params, Path("metrics/dann_table.json"), Path("generated/dann"), Path("generated/dann_pixel")),
                  classifier_section(Path("metrics/classifiers"))]
     with atomic_dir(args.out) as tmp:
         (tmp / "index.html").write_text(render_html(sections))

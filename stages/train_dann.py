@@ -1,4 +1,5 @@
-"""DVC stage train-dann@<pair>: every adaptation mode for one domain pair, tested on the target."""
+"""DVC stages train-dann@<pair> (every mode of dann.modes for one domain pair, tested on the target) and
+train-dann-pixel@<pair> (with --translator: the pixel-level modes, on the source translated by a CycleGAN)."""
 
 import argparse
 import json
@@ -18,9 +19,10 @@ def main() -> None:
     parser.add_argument("--metrics", type=output_path, required=True, help="output JSON of target test accuracies")
     parser.add_argument("--figures", type=output_path, required=True, help="output folder for the t-SNE plots")
     parser.add_argument("--checkpoints", type=output_path, required=True, help="folder for resumable checkpoints (DVC persist)")
+    parser.add_argument("--translator", type=Path, help="a trained CycleGAN's folder (models/<name>): train the pixel modes")
     args = parser.parse_args()
-    params = load_params()
-    metrics = train_pair(params, args.pair, args.prepared, args.models, args.metrics, args.figures, args.checkpoints)
+    params = load_params(families=("cyclegan",) if args.translator else ())
+    metrics = train_pair(params, args.pair, args.prepared, args.models, args.metrics, args.figures, args.checkpoints, args.translator)
     print(json.dumps({args.pair: metrics}))
 
 

@@ -1,7 +1,15 @@
-"""The domain-adaptation study for one pair: every mode trained, tested on the target, t-SNE plotted."""
+"""The domain-adaptation study for one pair: every mode trained, tested on the target, t-SNE plotted.
+
+With a translator (a trained CycleGAN, ``dann.pixel_pairs``), the pixel-level modes instead: the
+source's training images are translated into the target's style and keep their source labels;
+``pixel`` trains on them alone (as source_only does on the originals), ``pixel_st`` adds DANN and
+self-training on the unlabelled target (as dann_st does), CyCADA's pixel + feature-level recipe.
+The translated set holds the source's own images only (no ``invert_source`` negatives: the
+translator never saw them)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,14 +24,14 @@ from genadapt.metrics.intervals import mean_std
 from genadapt.metrics.tsne import tsne_2d, tsne_figure
 from genadapt.models.dann import DANN, DANNConfig
 from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import Params, flatten
+from genadapt.params import PIXEL_MODES, Params, flatten
 from genadapt.runtime import resolve_device
 from genadapt.tracking import MetricBuffer, ModelRun, log_data_inputs, resume_or_start_run, start_model_run
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.training.dann import Domain, PairData, accuracy, features_and_predictions, train_mode
 from genadapt.weights import load_config, load_weights, save_weights
 
-TSNE_MODES = ("source_only", "dann")  # the before/after view of alignment
+TSNE_MODES = ("source_only", "dann", "pixel_st")  # the before/after view of alignment
 
 
 def load_domain(params: Params, pair: str, prepared_root: Path, role: str, split: str) -> Domain:
@@ -48,9 +56,33 @@ def load_pair(params: Params, pair: str, prepared_root: Path) -> PairData:
                     load_domain(params, pair, prepared_root, "target", "val"))
 
 
+def translate_source(params: Params, pair: str, prepared_root: Path, translator_dir: Path, device: torch.device) -> Domain:
+    """The pair's source train split translated into the target's style by the CycleGAN saved in
+    ``translator_dir`` (a models.cyclegan instance of that name), in the pair's common format."""
+    from genadapt.families.cyclegan.family import load_translators
+    from genadapt.families.cyclegan.training import translate
+
+    names, name = params.dann.pairs[pair], translator_dir.name
+    if pair not in params.dann.pixel_pairs or params.dann.pixel_pairs[pair].translator != name:
+        raise PipelineError(f"{translator_dir}: not the translator of dann.pixel_pairs.{pair}")
+    family, cyc = params.instance(name)
+    if family != "cyclegan":
+        raise PipelineError(f"dann.pixel_pairs.{pair}: {name!r} is a {family} model, not a cyclegan")
+    directions = {(cyc.source, cyc.target): "a_to_b", (cyc.target, cyc.source): "b_to_a"}
+    if (names.source, names.target) not in directions:
+        raise PipelineError(f"dann.pixel_pairs.{pair}: {name} translates {cyc.source} <-> {cyc.target}, "
+                            f"not {names.source} -> {names.target}")
+    G = getattr(load_translators(translator_dir, device), directions[names.source, names.target])
+    prepared = load_split(prepared_root / names.source, "train")
+    translated = translate(G, to_common_format(prepared.images, cyc.image_size, cyc.channels))  # (N, S_cyc, S_cyc, C_cyc)
+    return Domain(to_common_format(translated, params.dann.image_size, names.channels), prepared.labels)
+
+
 def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:
     names = params.dann.pairs[pair]
-    flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes")}
+    flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes", "dann.pixel_pairs")}
+    if mode in PIXEL_MODES:
+        flat["dann.translator"] = params.dann.pixel_pairs[pair].translator
     return {**flat, "seed": seed, "dann.pair": pair, "dann.source": names.source,
             "dann.target": names.target, "dann.channels": names.channels,
             "dann.invert_source": names.invert_source, "dann.class_balance": names.class_balance, "dann.mode": mode}
@@ -67,7 +99,10 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
     Returns the model, its MLflow run id and the step whose weights were kept (best on validation)."""
     cfg = params.dann
     run_params = _run_params(params, pair, mode, seed)
-    fp = fingerprint(run_params | {"shapes": [data.source_train.images.shape, data.target_train.images.shape]})
+    # The images' content, not only their shapes: a retrained translator or re-prepared data gives
+    # other images of the same shape, and a model finished on the old ones must not be reused.
+    content = [hashlib.sha1(d.images.tobytes()).hexdigest() for d in (data.source_train, data.target_train)]
+    fp = fingerprint(run_params | {"shapes": [data.source_train.images.shape, data.target_train.images.shape], "content": content})
     done_file = checkpoint_dir / f"{stem}.done.json"
     if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
         done = json.loads(done_file.read_text())
@@ -78,7 +113,7 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
         params, "dann", run_params, run_name=f"dann {pair} {mode} seed {seed}", tags={"dann.pair": pair, "dann.mode": mode}))
     with run.failing_on_error():
         log_data_inputs(run, inputs)
-        model, curves = train_mode(mode, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
+        model, curves = train_mode(PIXEL_MODES.get(mode, mode), cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
                                    checkpoint.with_extra(run_id=run.run_id), params.dann.pairs[pair].class_balance)
         columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
         run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
@@ -97,13 +132,17 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
 
 
 def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path, metrics_file: Path,
-               figures_dir: Path, checkpoint_dir: Path) -> dict:
+               figures_dir: Path, checkpoint_dir: Path, translator_dir: Path | None = None) -> dict:
+    """Every mode of dann.modes for one pair, or with ``translator_dir`` the pixel modes."""
     data = load_pair(params, pair, prepared_root)
     cfg, names = params.dann, params.dann.pairs[pair]
     device = resolve_device(cfg.device)
+    modes = list(PIXEL_MODES) if translator_dir is not None else list(cfg.modes)
+    if translator_dir is not None:
+        data = PairData(translate_source(params, pair, prepared_root, translator_dir, device), data.target_train, data.target_val)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     seeds = [params.seed + i for i in range(cfg.seeds)]
-    stems = {(mode, seed): model_name(mode, i, seed) for mode in cfg.modes for i, seed in enumerate(seeds)}
+    stems = {(mode, seed): model_name(mode, i, seed) for mode in modes for i, seed in enumerate(seeds)}
     val_results, run_ids, models, best_steps = {}, {}, {}, {}
     inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
     for (mode, seed), stem in stems.items():
@@ -119,7 +158,7 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     metrics = {"target_test_n": len(target_test.labels), "target_val_n": len(data.target_val.labels), "seeds": len(seeds),
                "source": names.source, "target": names.target}
     metrics |= {f"best_step.{stem}": step for stem, step in best_steps.items()}  # chosen on validation
-    for mode in cfg.modes:  # mean (and std) over the seeds; each seed's figure too when there are several
+    for mode in modes:  # mean (and std) over the seeds; each seed's figure too when there are several
         mode_stems = [stems[mode, seed] for seed in seeds]
         metrics[mode], metrics[f"{mode}.std"] = mean_std([results[s] for s in mode_stems])
         metrics[f"val.{mode}"], metrics[f"val.{mode}.std"] = mean_std([val_results[s] for s in mode_stems])
@@ -136,7 +175,7 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     with atomic_dir(figures_dir) as figures_tmp, atomic_dir(models_dir) as models_tmp:
         for stem, model in models.items():
             save_weights(model, model.cfg.to_dict(), models_tmp, stem)
-        for mode in [m for m in cfg.modes if m in TSNE_MODES]:  # the first seed's models
+        for mode in [m for m in modes if m in TSNE_MODES]:  # the first seed's models
             points = tsne_2d(features_and_predictions(models[mode], images)[0], params.seed)
             title = f"{mode}: {names.source} (source) -> {names.target} (target), t-SNE of {n}+{n} test features"
             fig = tsne_figure(points, classes, domains, (names.source, names.target), title)

@@ -45,6 +45,9 @@ PREPARED_SIZE = {(d, s): 64 for d in FACE_DATASETS for s in SOURCES[d]} | {
     ("mnistm", "embedded"): 28, ("mnistm", "mnistm"): 32, ("svhn", "embedded"): 32, ("svhn", "svhn"): 32,
 }
 DANN_MODES = ("source_only", "dann", "cdan_e", "dann_st", "target_only")  # see genadapt.training.dann
+# Pixel-level adaptation (genadapt.dann_study): a mode's training run on the source images translated
+# into the target's style by a CycleGAN, with their source labels.
+PIXEL_MODES = {"pixel": "source_only", "pixel_st": "dann_st"}
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 NAME_PATTERN = r"^[a-z0-9-]+$"  # names that become paths or DVC stage names
 
@@ -161,6 +164,12 @@ class DomainPair(Section):
         return self
 
 
+class PixelPair(Section):
+    translator: Name  # a models.cyclegan instance translating source <-> target
+    source: DigitDataset  # the pair's own source and target, repeated so that dvc.yaml can name their data
+    target: DigitDataset
+
+
 class DANNParams(Section):
     pairs: Annotated[dict[Name, DomainPair], Field(min_length=1)]  # name -> source/target; one train-dann stage each
     modes: Annotated[list[Literal["source_only", "dann", "cdan_e", "dann_st", "target_only"]], Field(min_length=1)]
@@ -184,6 +193,20 @@ class DANNParams(Section):
     val_every: count(ge=0) = 100
     device: Device
     seeds: count(ge=1) = 1  # each mode trained with seeds seed, seed+1, ...: the table gives mean and std over them
+    # pair -> the models.cyclegan instance that translates the pair's source into its target's style:
+    # those pairs also train the pixel modes (PIXEL_MODES) in a train-dann-pixel stage.
+    pixel_pairs: dict[Name, PixelPair] = {}
+
+    @model_validator(mode="after")
+    def _pixel_pairs_are_pairs(self):
+        for pair, pixel in self.pixel_pairs.items():
+            if pair not in self.pairs:
+                raise ValueError(f"pixel_pairs.{pair}: not a pair of dann.pairs ({', '.join(self.pairs)})")
+            names = self.pairs[pair]
+            if (pixel.source, pixel.target) != (names.source, names.target):
+                raise ValueError(f"pixel_pairs.{pair}: source/target {pixel.source}/{pixel.target} are not the pair's "
+                                 f"{names.source}/{names.target}")
+        return self
 
 
 class Params(Section):

@@ -3,9 +3,9 @@
     PYTHONPATH=src python -m genadapt.presets presets/smoke.yaml     # apply
     PYTHONPATH=src python -m genadapt.presets --undo                 # back to the file as it was
 
-Every key of the preset must already exist in ``params.yaml``, except that ``dann.pairs`` is
-replaced as a whole (a preset's own list of domain pairs) and that a model instance may gain
-keys (values that differ from its family's defaults). Under ``models.<family>``, the instance
+Every key of the preset must already exist in ``params.yaml``, except that ``dann.pairs`` and
+``dann.pixel_pairs`` are replaced as a whole (a preset's own list of domain pairs) and that a
+model instance may gain keys (values that differ from its family's defaults). Under ``models.<family>``, the instance
 name ``"*"`` applies to every instance of that family. The result is validated before anything
 is written; the file is replaced atomically, and the previous version is kept in
 ``.dvc/tmp/params.before-preset.yaml`` (the first one before a chain of presets), so ``--undo``
@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from genadapt.errors import PipelineError
 from genadapt.params import parse_params
 
-REPLACED_WHOLE = {"dann.pairs"}  # user-named entries: a preset gives the complete mapping
+REPLACED_WHOLE = {"dann.pairs", "dann.pixel_pairs"}  # user-named entries: a preset gives the complete mapping
 EVERY_INSTANCE = "*"
 
 

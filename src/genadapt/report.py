@@ -9,7 +9,7 @@ from pathlib import Path
 
 from genadapt.dann_table import cell
 from genadapt.metrics.intervals import wilson_interval
-from genadapt.params import Params, flatten
+from genadapt.params import PIXEL_MODES, Params, flatten
 from genadapt.sections import Headline, Section
 
 
@@ -54,13 +54,13 @@ def dann_headlines(params: Params, table: dict[str, dict]) -> list[Headline]:
     return rows
 
 
-def dann_section(params: Params, table_file: Path, figures_root: Path) -> Section:
+def dann_section(params: Params, table_file: Path, figures_root: Path, pixel_figures_root: Path) -> Section:
     """The domain-adaptation study: accuracy table plus before/after t-SNE per pair."""
     table = json.loads(Path(table_file).read_text())
-    modes = params.dann.modes
+    modes = list(params.dann.modes) + (list(PIXEL_MODES) if params.dann.pixel_pairs else [])
     metrics, notes = {}, {}
     for pair, row in table.items():
-        for mode in modes:
+        for mode in [m for m in modes if m in row]:
             metrics[f"{pair} {mode}"] = row[mode]
             notes[f"{pair} {mode}"] = f"accuracy on the target's test split, N={row['target_test_n']}"
             metrics[f"{pair} {mode} (val)"] = row[f"val.{mode}"]
@@ -68,8 +68,8 @@ def dann_section(params: Params, table_file: Path, figures_root: Path) -> Sectio
                                              "for choosing settings")
     figures = []
     for pair in table:
-        for mode in ("source_only", "dann"):
-            path = Path(figures_root) / pair / f"tsne_{mode}.png"
+        for mode in ("source_only", "dann", "pixel_st"):
+            path = Path(figures_root if mode in params.dann.modes else pixel_figures_root) / pair / f"tsne_{mode}.png"
             if path.exists():
                 figures.append((f"{pair}: t-SNE of {mode} features (left by class, right by domain)", path.read_bytes()))
     def label(pair: str) -> str:  # the pair's input format, from params

@@ -150,6 +150,7 @@ def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, 
                   for split in ("train", "val", "test")}
         (tmp_path / name).mkdir()
         write_prepared(tmp_path / name, name, "embedded", "digits", splits)
+    raw_params["dann"]["pixel_pairs"] = {}  # their pairs are replaced below
     raw_params["dann"]["pairs"] = {
         "m": {"source": "mnist", "target": "mnistm", "channels": 3, "invert_source": False, "class_balance": 1.0}}
     plain = load_pair(parse_params(raw_params), "m", tmp_path)
@@ -179,6 +180,7 @@ def test_several_seeds_give_mean_and_std_and_a_run_per_seed(raw_params, tmp_path
         write_prepared(tmp_path / name, name, "embedded", "digits", prepare_dataset(name, source, 0))
     raw_params["dann"].update({"width": 4, "batch_size": 8, "steps": 3, "checkpoint_every": 0, "tsne_points": 10, "seeds": 2,
                                "modes": ["source_only", "dann"]})
+    raw_params["dann"]["pixel_pairs"] = {}  # their pairs are replaced below
     raw_params["dann"]["pairs"] = {
         "mnist-usps": {"source": "mnist", "target": "usps", "channels": 3, "invert_source": False, "class_balance": 1.0}}
     params = parse_params(raw_params)

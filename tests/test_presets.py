@@ -18,6 +18,7 @@ def test_presets_replace_dann_pairs_whole_and_reject_unknown_keys(repo, params_f
     pairs = load_params(params_file).dann.pairs
     assert sorted(pairs) == ["mnist-mnistm", "mnistm-usps", "usps-mnistm"]
     assert (pairs["usps-mnistm"].source, pairs["usps-mnistm"].target) == ("usps", "mnistm")
+    assert list(load_params(params_file).dann.pixel_pairs) == ["mnist-mnistm"]  # replaced whole too
     bad = tmp_path / "bad.yaml"
     bad.write_text("dann:\n  no_such_knob: 1\n")
     with pytest.raises(PipelineError, match="preset: unknown key 'dann.no_such_knob'"):

@@ -32,12 +32,19 @@ OUTPUTS = [
     "generated/infogan/traversal_categorical.png", "generated/infogan/traversal_continuous_1.png",
     "metrics/dcgan.json", "metrics/acgan-faces.json", "metrics/acgan-digits.json", "metrics/infogan.json",
     "models/inception_reference/faces/info.json", "models/inception_weights.json",
+    "data/prepared/anime/meta.json", "models/cartoon-anime/a_to_b.safetensors", "models/cycle-mnist-mnistm/b_to_a.json",
+    "generated/cartoon-anime/grid_a_to_b.png", "generated/cycle-svhn-mnistm/b_to_a/000019.png", "metrics/cartoon-anime.json",
+    "metrics/dann_pixel/mnist-mnistm.json", "generated/dann_pixel/svhn-mnistm/tsne_pixel_st.png",
 ]
 GANS = list(yaml.safe_load((REPO / "params.yaml").read_text())["models"]["gan"])  # every GAN instance
 VAE_STAGES = {"train-vae@vae", "generate-vae@vae", "evaluate-vae@vae"}
 GAN_STAGES = {f"{stage}-gan@{gan}" for gan in GANS for stage in ("train", "generate", "evaluate")}
 DANN_PAIRS = ["svhn-mnistm", "mnistm-usps", "usps-svhn", "mnist-mnistm", "mnist-usps"]
 DANN_MODES = ["source_only", "dann", "dann_st", "target_only"]
+CYCLEGANS = yaml.safe_load((REPO / "params.yaml").read_text())["models"]["cyclegan"]  # name -> {source, target}
+CYCLEGAN_STAGES = {f"{stage}-cyclegan@{name}" for name in CYCLEGANS for stage in ("train", "generate", "evaluate")}
+PIXEL_PAIRS = ["mnist-mnistm", "svhn-mnistm"]
+PIXEL_MODES = ["pixel", "pixel_st"]
 WEIGHTS = resolve_weights("auto", "")[0]  # the FID Inception weights the pipeline will find, if any
 
 
@@ -125,7 +132,7 @@ def test_no_stage_reads_a_test_split_before_its_choices_are_made(clone, first_re
     for path in (clone.parent / "import_trace").glob("*.json"):
         record = json.loads(path.read_text())
         reads.setdefault(record["stage"], []).extend(map(tuple, record["split_reads"]))
-    for stage in [s for s in reads if s.startswith(("train-vae@", "train-gan@"))]:
+    for stage in [s for s in reads if s.startswith(("train-vae@", "train-gan@", "train-cyclegan@"))]:
         assert {split for _, split in reads[stage]} <= {"train", "val"}, (stage, reads[stage])
         assert "val" in {split for _, split in reads[stage]} or stage.startswith("train-vae@")  # GANs choose on val
     for stage, sequence in reads.items():
@@ -170,7 +177,7 @@ def _vae_runs(clone: Path):
 
 def test_repro_writes_every_output(clone, first_repro):
     expected = {"prepare-data@faces", "prepare-data@svhn", "report", "dann-table", "train-classifier@faces", "train-classifier@mnistm"}
-    expected |= VAE_STAGES | GAN_STAGES
+    expected |= VAE_STAGES | GAN_STAGES | CYCLEGAN_STAGES | {f"train-dann-pixel@{pair}" for pair in PIXEL_PAIRS}
     assert expected | {f"train-dann@{pair}" for pair in DANN_PAIRS} <= _ran_stages(first_repro)
     missing = [p for p in OUTPUTS if not (clone / p).is_file()]
     assert not missing
@@ -210,18 +217,21 @@ def test_mlflow_holds_the_vae_run(clone, first_repro):
 def test_dann_study_outputs_and_runs(clone, first_repro):
     table = json.loads((clone / "metrics/dann_table.json").read_text())
     assert list(table) == sorted(DANN_PAIRS)
-    for row in table.values():
+    for pair, row in table.items():
         assert all(0.0 <= row[mode] <= 1.0 for mode in DANN_MODES) and row["target_test_n"] == 100
+        assert all(mode in row for mode in PIXEL_MODES) == (pair in PIXEL_PAIRS)  # pixel modes where a translator is named
     client = _client(clone)
     experiment = client.get_experiment_by_name("genadapt")
     runs = client.search_runs([experiment.experiment_id], "tags.model = 'dann'")
-    assert sorted((r.data.tags["dann.pair"], r.data.tags["dann.mode"]) for r in runs) == sorted(
-        (p, m) for p in DANN_PAIRS for m in DANN_MODES)
+    trained = [(p, m) for p in DANN_PAIRS for m in DANN_MODES] + [(p, m) for p in PIXEL_PAIRS for m in PIXEL_MODES]
+    assert sorted((r.data.tags["dann.pair"], r.data.tags["dann.mode"]) for r in runs) == sorted(trained)
     for run in runs:
         pair, mode = run.data.tags["dann.pair"], run.data.tags["dann.mode"]
         assert run.data.metrics["target_test_accuracy"] == pytest.approx(table[pair][mode])
+        if mode in PIXEL_MODES:
+            assert run.data.params["dann.translator"] == f"cycle-{pair}"
     summary = client.search_runs([experiment.experiment_id], "tags.stage = 'dann-table'")
-    assert len(summary) == 1 and len(summary[0].data.metrics) == len(DANN_PAIRS) * len(DANN_MODES)
+    assert len(summary) == 1 and len(summary[0].data.metrics) == len(trained)
     html = (clone / "reports/index.html").read_text()
     assert "Domain adaptation (DANN)" in html and html.count("data:image/png;base64") >= 3 + 2 * len(DANN_PAIRS)
 
@@ -281,8 +291,23 @@ def test_report_images_all_exist_and_decode(clone, first_repro):
         assert image.width > 8 and image.height > 8
     captions = " ".join(figures)
     assert "t-SNE of test-set latent means, coloured by Smiling" in captions
-    for pair in DANN_PAIRS:
-        assert captions.count(f"{pair}: t-SNE of") == 2, pair  # source-only and DANN
+    for pair in DANN_PAIRS:  # source-only and DANN, and pixel_st where a translator is named
+        assert captions.count(f"{pair}: t-SNE of") == 2 + (pair in PIXEL_PAIRS), pair
+    for name, domains in CYCLEGANS.items():
+        assert captions.count(f"{domains['source']} -> {domains['target']}: input (top row)") == 1, name
+
+
+def test_cyclegan_metrics_both_ways(clone, first_repro):
+    """Each translation direction is scored with its N: content kept (translation accuracy for
+    digits, attribute agreement for faces), cycle error, diversity against the real target."""
+    for name, domains in CYCLEGANS.items():
+        metrics = json.loads((clone / f"metrics/{name}.json").read_text())
+        for direction in ("a_to_b", "b_to_a"):
+            assert metrics[f"{direction}.n"] == 20 and metrics[f"{direction}.diversity_real_n"] == 20
+            assert 0 <= metrics[f"{direction}.cycle_mse"] <= 1 and metrics[f"{direction}.diversity_ratio"] > 0
+            content = "attribute_agreement" if domains["source"] == "faces" else "translation_accuracy"
+            assert 0 <= metrics[f"{direction}.{content}"] <= 1, (name, direction)
+            assert metrics[f"{direction}.inception_available"] == int(WEIGHTS is not None)
 
 
 def test_dvc_plots_show_renders_every_curve(clone, first_repro):
@@ -294,6 +319,8 @@ def test_dvc_plots_show_renders_every_curve(clone, first_repro):
     for gan in GANS:
         assert f"vegaEmbed('#curves_gan_{gan}_csv'" in page, gan
     assert '"field": "loss_d"' in page and '"field": "d_fake"' in page
+    for name in CYCLEGANS:
+        assert f"vegaEmbed('#curves_cyclegan_{name}_csv'" in page, name
 
 
 def test_second_repro_reruns_nothing(clone, first_repro):

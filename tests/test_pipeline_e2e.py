@@ -294,7 +294,7 @@ def test_report_images_all_exist_and_decode(clone, first_repro):
     for pair in DANN_PAIRS:  # source-only and DANN, and pixel_st where a translator is named
         assert captions.count(f"{pair}: t-SNE of") == 2 + (pair in PIXEL_PAIRS), pair
     for name, domains in CYCLEGANS.items():
-        assert captions.count(f"{domains['source']} -> {domains['target']}: input (top row)") == 1, name
+        assert captions.count(f"{domains['source']} -&gt; {domains['target']}: input (top row)") == 1, name  # HTML-escaped
 
 
 def test_cyclegan_metrics_both_ways(clone, first_repro):

@@ -25,6 +25,23 @@ from genadapt.metrics.inception_weights import (
 )
 
 
+@pytest.mark.parametrize("n, dim", [(3000, 128), (300, 512), (40, 512)])  # full rank, and rank-deficient as FID at N < 2048
+def test_frechet_distance_is_pytorch_fids(n, dim):
+    """Same number as pytorch-fid's calculate_frechet_distance (scipy sqrtm) on correlated, non-negative
+    features like Inception pool features, shifted and scaled apart."""
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    from genadapt.metrics.frechet import feature_statistics, frechet_distance_from_statistics
+
+    rng = np.random.default_rng(0)
+    mixing = rng.standard_normal((dim, 32))
+    a = np.maximum(rng.standard_normal((n, 32)) @ mixing.T + 0.3 * rng.standard_normal((n, dim)), 0)
+    b = np.maximum(1.2 * rng.standard_normal((n, 32)) @ mixing.T + 0.3 * rng.standard_normal((n, dim)) + 0.1, 0)
+    stats = [*feature_statistics(a), *feature_statistics(b)]
+    expected = calculate_frechet_distance(*stats)
+    assert expected > 1 and frechet_distance_from_statistics(*stats) == pytest.approx(expected, rel=1e-6)
+
+
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_shift():
     features = np.random.default_rng(0).normal(size=(500, 8))
     assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)

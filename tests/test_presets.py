@@ -37,6 +37,19 @@ def test_a_family_wide_preset_reaches_every_instance_and_keeps_their_own_values(
     assert params.instance("acgan-digits")[1].image_size == 32  # the instance's own choice survives
 
 
+def test_a_preset_removes_an_instance_set_to_null_and_checks_what_named_it(params_file, tmp_path):
+    preset = tmp_path / "fewer.yaml"
+    preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\n")
+    with pytest.raises(PipelineError, match="dann.pixel_pairs.svhn-mnistm.translator: 'cycle-svhn-mnistm' is not"):
+        apply_preset(preset, params_file)  # a pixel pair still names it
+    preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\n"
+                      "dann:\n  pixel_pairs:\n    mnist-mnistm: {translator: cycle-mnist-mnistm, source: mnist, target: mnistm}\n")
+    apply_preset(preset, params_file)
+    params = load_params(params_file, families=None)
+    assert sorted(params.instances("cyclegan")) == ["cartoon-anime", "cycle-mnist-mnistm"]
+    assert list(params.dann.pixel_pairs) == ["mnist-mnistm"]
+
+
 def test_undo_restores_the_users_own_file(repo, params_file, tmp_path):
     edited = params_file.read_text().replace("seed: 0", "seed: 7  # my edit")
     params_file.write_text(edited)

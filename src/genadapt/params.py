@@ -286,6 +286,15 @@ def parse_params(raw, families: Iterable[str] | None = None) -> Params:
             if name in seen:
                 raise PipelineError(f"params.yaml: models.{family}.{name}: the name is also used in models.{seen[name]}")
             seen[name] = family
+    cyclegans = params.models.get("cyclegan", {})
+    for pair, pixel in params.dann.pixel_pairs.items():
+        translates = cyclegans.get(pixel.translator)
+        if translates is None:
+            raise PipelineError(f"params.yaml: dann.pixel_pairs.{pair}.translator: {pixel.translator!r} is not a "
+                                f"models.cyclegan instance ({', '.join(cyclegans) or 'none'})")
+        if isinstance(translates, dict) and {translates.get("source"), translates.get("target")} != {pixel.source, pixel.target}:
+            raise PipelineError(f"params.yaml: dann.pixel_pairs.{pair}.translator: {pixel.translator} translates "
+                                f"{translates.get('source')} <-> {translates.get('target')}, not {pixel.source} <-> {pixel.target}")
     chosen = list(params.models) if families is None else [f for f in families if f in params.models]
     models = {f: dict(instances) for f, instances in params.models.items()}
     for family in chosen:

@@ -5,7 +5,7 @@ TensorFlow 2015-12-05 graph FID is defined with, in PyTorch), filled from a loca
 recognised by checksum (:mod:`genadapt.metrics.inception_weights`). Nothing is downloaded here.
 Preprocessing is pytorch-fid's: images in [0, 1], bilinear resize to 299x299 (align_corners=False),
 then scaled to [-1, 1]. One pass gives, per image, the 2048-d pool features (FID with pytorch-fid's
-``calculate_frechet_distance``; KID and precision/recall with torch-fidelity) and, when the file has
+formula, :func:`genadapt.metrics.frechet.frechet_distance_from_statistics`; KID and precision/recall with torch-fidelity) and, when the file has
 the logits head, the 1008-way logits without bias (IS with torch-fidelity, its 'logits_unbiased').
 
 Without recognised weights no Inception number exists: callers record the metrics as unavailable.
@@ -22,12 +22,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_fid import inception as fid_inception
-from pytorch_fid.fid_score import calculate_frechet_distance
 from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
 from genadapt.errors import PipelineError
+from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception_weights import InceptionWeights
 from genadapt.runtime import bf16_native, progress
 
@@ -168,8 +168,7 @@ def inception_metrics(gen_pool: np.ndarray, gen_logits: np.ndarray | None, real_
     pool features; the Inception Score too when ``gen_logits`` is given (``is_available`` says which).
     KID is the mean (and std) over torch-fidelity's 100 random subsets of ``kid_subset_size`` per set,
     drawn with its fixed seed: a subset as large as the set would make every subset equal (std 0)."""
-    fid = calculate_frechet_distance(gen_pool.mean(0), np.cov(gen_pool, rowvar=False),
-                                     real_pool.mean(0), np.cov(real_pool, rowvar=False))
+    fid = frechet_distance(gen_pool, real_pool)
     subset = min(kid_subset_size, len(gen_pool), len(real_pool))
     kid = kid_features_to_metric(torch.from_numpy(gen_pool), torch.from_numpy(real_pool), kid_subset_size=subset, verbose=False)
     metrics = {

@@ -4,8 +4,8 @@ With a translator (a trained CycleGAN, ``dann.pixel_pairs``), the pixel-level mo
 source's training images are translated into the target's style and keep their source labels;
 ``pixel`` trains on them alone (as source_only does on the originals), ``pixel_st`` adds DANN and
 self-training on the unlabelled target (as dann_st does), CyCADA's pixel + feature-level recipe.
-The translated set holds the source's own images only (no ``invert_source`` negatives: the
-translator never saw them)."""
+With ``invert_source`` the translations' negatives join them, as the source's do in the other modes:
+a translator maps each digit to one style and one polarity, and MNIST-M and SVHN show both."""
 
 from __future__ import annotations
 
@@ -75,7 +75,10 @@ def translate_source(params: Params, pair: str, prepared_root: Path, translator_
     G = getattr(load_translators(translator_dir, device), directions[names.source, names.target])
     prepared = load_split(prepared_root / names.source, "train")
     translated = translate(G, to_common_format(prepared.images, cyc.image_size, cyc.channels))  # (N, S_cyc, S_cyc, C_cyc)
-    return Domain(to_common_format(translated, params.dann.image_size, names.channels), prepared.labels)
+    images = to_common_format(translated, params.dann.image_size, names.channels)  # (N, S, S, C) uint8
+    if names.invert_source:  # (2N, S, S, C): the translations in both polarities
+        return Domain(np.concatenate([images, 255 - images]), np.concatenate([prepared.labels, prepared.labels]))
+    return Domain(images, prepared.labels)
 
 
 def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:

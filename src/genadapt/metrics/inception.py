@@ -5,8 +5,9 @@ TensorFlow 2015-12-05 graph FID is defined with, in PyTorch), filled from a loca
 recognised by checksum (:mod:`genadapt.metrics.inception_weights`). Nothing is downloaded here.
 Preprocessing is pytorch-fid's: images in [0, 1], bilinear resize to 299x299 (align_corners=False),
 then scaled to [-1, 1]. One pass gives, per image, the 2048-d pool features (FID with pytorch-fid's
-formula, :func:`genadapt.metrics.frechet.frechet_distance_from_statistics`; KID and precision/recall with torch-fidelity) and, when the file has
-the logits head, the 1008-way logits without bias (IS with torch-fidelity, its 'logits_unbiased').
+formula, :func:`genadapt.metrics.frechet.frechet_distance_from_statistics`; KID and
+precision/recall with torch-fidelity) and, when the file has the logits head, the 1008-way logits
+without bias (IS with torch-fidelity, its 'logits_unbiased').
 
 Without recognised weights no Inception number exists: callers record the metrics as unavailable.
 Never substitute another network under these names.

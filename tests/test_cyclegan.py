@@ -1,11 +1,15 @@
 """CycleGAN: shapes, a few training steps, exact resume, the cycle loss, the diversity metric."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 from conftest import InterruptAt
 from torch import nn
 
+from genadapt.data.transforms import to_common_format
+from genadapt.families.cyclegan.family import EvaluatorInput, diversity_against_real
 from genadapt.families.cyclegan.model import PatchDiscriminator, ResnetGenerator
 from genadapt.families.cyclegan.params import CycleGANParams
 from genadapt.families.cyclegan.training import ImagePool, UnpairedData, cycle_loss, learning_rate, net_config, train_cyclegan
@@ -64,6 +68,15 @@ def test_a_few_steps_train_both_directions():
     assert translators.a_to_b(x).shape == translators.b_to_a(x).shape == x.shape
 
 
+def test_semantic_consistency_trains_through_the_evaluators_resize_in_bf16():
+    """CyCADA's term: a frozen grey 28x28 classifier reads the 16x16 colour images; under bf16
+    autocast (where the CPU has it) the resize's backward must run in float."""
+    classifier = nn.Sequential(nn.Conv2d(1, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+    semantic = EvaluatorInput(SimpleNamespace(model=classifier, info={"image_size": 28, "channels": 1}))
+    _, curves, _ = train_cyclegan(_cfg(amp=True, lambda_semantic=1.0, steps=2), _data(), CPU, seed=0, semantic=semantic)
+    assert np.isfinite(curves["loss_semantic"]).all() and (curves["loss_semantic"] > 0).all()
+
+
 def test_resume_matches_uninterrupted(tmp_path):
     cfg, data = _cfg(), _data()
     reference, _, _ = train_cyclegan(cfg, data, CPU, seed=0)
@@ -96,3 +109,13 @@ def test_diversity_of_known_sets():
     assert diversity_ratio(0.5 * spread, spread) == pytest.approx(0.5)
     collapsed = np.repeat(spread[:2], 100, axis=0)  # two modes only
     assert diversity_ratio(collapsed, spread) < 0.6
+
+
+def test_diversity_reference_is_real_images_at_the_translations_size():
+    """A perfect 32px translator of 64px images is not collapse: its ratio is 1, whatever the
+    evaluator makes of resolution (here raw pixels, where 64px images spread further)."""
+    real = np.random.default_rng(0).integers(0, 256, (20, 64, 64, 3), dtype=np.uint8)
+    pixels = SimpleNamespace(features=lambda images: images.reshape(len(images), -1).astype(np.float64))
+    translations = to_common_format(real, 32, 3)  # (20, 32, 32, 3)
+    assert diversity_against_real(pixels, pixels.features(translations), real, _cfg(image_size=32)) == pytest.approx(1.0)
+    assert diversity_ratio(pixels.features(translations), pixels.features(real)) < 0.9  # the bias it removes

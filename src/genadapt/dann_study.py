@@ -2,10 +2,11 @@
 
 With a translator (a trained CycleGAN, ``dann.pixel_pairs``), the pixel-level modes instead: the
 source's training images are translated into the target's style and keep their source labels;
-``pixel`` trains on them alone (as source_only does on the originals), ``pixel_st`` adds DANN and
+``pixel`` trains on them (as source_only does on the originals), ``pixel_st`` adds DANN and
 self-training on the unlabelled target (as dann_st does), CyCADA's pixel + feature-level recipe.
-With ``invert_source`` the translations' negatives join them, as the source's do in the other modes:
-a translator maps each digit to one style and one polarity, and MNIST-M and SVHN show both."""
+With ``with_source`` the untranslated source images join them, as in PixelDA, and with
+``invert_source`` the translations' negatives, as the source's do in the other modes: a translator
+maps each digit to one style and one polarity, and MNIST-M and SVHN show many and both."""
 
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:
     flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes", "dann.pixel_pairs")}
     if mode in PIXEL_MODES:
         flat["dann.translator"] = params.dann.pixel_pairs[pair].translator
+        flat["dann.with_source"] = params.dann.pixel_pairs[pair].with_source
     return {**flat, "seed": seed, "dann.pair": pair, "dann.source": names.source,
             "dann.target": names.target, "dann.channels": names.channels,
             "dann.invert_source": names.invert_source, "dann.class_balance": names.class_balance, "dann.mode": mode}
@@ -142,7 +144,11 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     device = resolve_device(cfg.device)
     modes = list(PIXEL_MODES) if translator_dir is not None else list(cfg.modes)
     if translator_dir is not None:
-        data = PairData(translate_source(params, pair, prepared_root, translator_dir, device), data.target_train, data.target_val)
+        source = translate_source(params, pair, prepared_root, translator_dir, device)  # (N or 2N, S, S, C)
+        if params.dann.pixel_pairs[pair].with_source:  # translations first, then the source as load_pair gives it
+            source = Domain(np.concatenate([source.images, data.source_train.images]),
+                            np.concatenate([source.labels, data.source_train.labels]))
+        data = PairData(source, data.target_train, data.target_val)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     seeds = [params.seed + i for i in range(cfg.seeds)]
     stems = {(mode, seed): model_name(mode, i, seed) for mode in modes for i, seed in enumerate(seeds)}

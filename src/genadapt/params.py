@@ -168,6 +168,9 @@ class PixelPair(Section):
     translator: Name  # a models.cyclegan instance translating source <-> target
     source: DigitDataset  # the pair's own source and target, repeated so that dvc.yaml can name their data
     target: DigitDataset
+    # PixelDA's recipe: the classifier trains on the source images as well as on their translations,
+    # so that a translator's one style does not become the only one it knows.
+    with_source: Flag = True
 
 
 class DANNParams(Section):

@@ -89,6 +89,30 @@ def test_the_weights_kept_are_the_best_on_validation(raw_params, mode):
         assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), last.state_dict().values()))
 
 
+def test_pixel_st_starts_from_the_pixel_network(raw_params):
+    """With ``init`` (pixel_st warm-started from pixel, CyCADA's order) training starts from those
+    weights: at a vanishing learning rate the parameters stay where init put them, while a cold
+    start stays at its own random initialisation."""
+    data, cpu = _tiny_pair(), torch.device("cpu")
+    pixel, _ = train_mode("source_only", _tiny_cfg(raw_params), data, cpu, seed=0)
+    still = _tiny_cfg(raw_params, lr=1e-12, val_every=0)
+    warm, _ = train_mode("dann_st", still, data, cpu, seed=1, class_balance=1.0, init=pixel)
+    cold, _ = train_mode("dann_st", still, data, cpu, seed=1, class_balance=1.0)
+    for (name, p), w in zip(pixel.named_parameters(), warm.parameters()):
+        assert torch.allclose(p, w, atol=1e-6), name
+    assert not all(torch.allclose(p, c, atol=1e-3) for p, c in zip(pixel.parameters(), cold.parameters()))
+
+
+def test_pixel_st_runs_log_the_warm_start(raw_params):
+    from genadapt.dann_study import _run_params
+
+    params = parse_params(raw_params)
+    assert _run_params(params, "mnist-mnistm", "pixel_st", 0)["dann.warm_start"] is True
+    assert "dann.warm_start" not in _run_params(params, "mnist-mnistm", "pixel", 0)
+    raw_params["dann"]["pixel_pairs"]["mnist-mnistm"]["warm_start"] = False
+    assert _run_params(parse_params(raw_params), "mnist-mnistm", "pixel_st", 0)["dann.warm_start"] is False
+
+
 @pytest.mark.parametrize("mode", ["dann", "dann_st"])
 def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
     cfg = _tiny_cfg(raw_params, st_threshold=0.0, val_every=3)  # every target example pseudo-labelled
@@ -125,6 +149,26 @@ def test_pair_validation(raw_params):
         parse_params(raw_params)
     raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "cifar", "channels": 3, "invert_source": False, "class_balance": 1.0}
     with pytest.raises(PipelineError, match="dann.pairs.bad.target: Input should be 'mnist', 'usps', 'mnistm' or 'svhn' \\(got 'cifar'\\)"):
+        parse_params(raw_params)
+
+
+def test_a_pixel_pair_may_set_its_own_class_balance(raw_params):
+    """pixel_st takes the pixel pair's class_balance when it sets one, the pair's otherwise; the
+    other modes always take the pair's, and each run logs the weight it trained with."""
+    from genadapt.dann_study import _run_params, class_balance
+    from genadapt.errors import PipelineError
+
+    raw_params["dann"]["pairs"]["mnist-mnistm"]["class_balance"] = 0.0
+    params = parse_params(raw_params)
+    assert class_balance(params, "mnist-mnistm", "pixel_st") == 0.0  # unset: the pair's
+    raw_params["dann"]["pixel_pairs"]["mnist-mnistm"]["class_balance"] = 1.0
+    params = parse_params(raw_params)
+    assert class_balance(params, "mnist-mnistm", "pixel_st") == 1.0
+    assert class_balance(params, "mnist-mnistm", "dann_st") == 0.0
+    assert _run_params(params, "mnist-mnistm", "pixel_st", 0)["dann.class_balance"] == 1.0
+    assert _run_params(params, "mnist-mnistm", "dann_st", 0)["dann.class_balance"] == 0.0
+    raw_params["dann"]["pixel_pairs"]["mnist-mnistm"]["class_balance"] = -1.0
+    with pytest.raises(PipelineError, match="dann.pixel_pairs.mnist-mnistm.class_balance: Input should be greater than or equal to 0"):
         parse_params(raw_params)
 
 

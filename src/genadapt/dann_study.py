@@ -6,7 +6,8 @@ source's training images are translated into the target's style and keep their s
 self-training on the unlabelled target (as dann_st does), CyCADA's pixel + feature-level recipe.
 With ``with_source`` the untranslated source images join them, as in PixelDA, and with
 ``invert_source`` the translations' negatives, as the source's do in the other modes: a translator
-maps each digit to one style and one polarity, and MNIST-M and SVHN show many and both."""
+maps each digit to one style and one polarity, and MNIST-M and SVHN show many and both. With
+``warm_start`` (CyCADA's order) each seed's pixel_st starts from that seed's trained pixel network."""
 
 from __future__ import annotations
 
@@ -82,15 +83,25 @@ def translate_source(params: Params, pair: str, prepared_root: Path, translator_
     return Domain(images, prepared.labels)
 
 
+def class_balance(params: Params, pair: str, mode: str) -> float:
+    """The weight of the class-balance term for one mode: a pixel pair's own when it sets one."""
+    pixel = params.dann.pixel_pairs.get(pair)
+    if mode in PIXEL_MODES and pixel.class_balance is not None:
+        return pixel.class_balance
+    return params.dann.pairs[pair].class_balance
+
+
 def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:
     names = params.dann.pairs[pair]
     flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes", "dann.pixel_pairs")}
     if mode in PIXEL_MODES:
         flat["dann.translator"] = params.dann.pixel_pairs[pair].translator
         flat["dann.with_source"] = params.dann.pixel_pairs[pair].with_source
+        if mode == "pixel_st":
+            flat["dann.warm_start"] = params.dann.pixel_pairs[pair].warm_start
     return {**flat, "seed": seed, "dann.pair": pair, "dann.source": names.source,
             "dann.target": names.target, "dann.channels": names.channels,
-            "dann.invert_source": names.invert_source, "dann.class_balance": names.class_balance, "dann.mode": mode}
+            "dann.invert_source": names.invert_source, "dann.class_balance": class_balance(params, pair, mode), "dann.mode": mode}
 
 
 def model_name(mode: str, seed_index: int, seed: int) -> str:
@@ -98,15 +109,22 @@ def model_name(mode: str, seed_index: int, seed: int) -> str:
     return mode if seed_index == 0 else f"{mode}.seed{seed}"
 
 
+def _weights_digest(model: DANN) -> str:
+    return hashlib.sha1(b"".join(t.detach().cpu().numpy().tobytes() for t in model.state_dict().values())).hexdigest()
+
+
 def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, checkpoint_dir: Path,
-                    inputs: dict[str, Path]) -> tuple[DANN, str, int]:
-    """Train one mode with one seed, or reuse it when an interrupted stage run had already finished it.
+                    inputs: dict[str, Path], init: DANN | None = None) -> tuple[DANN, str, int]:
+    """Train one mode with one seed (from ``init``'s weights when given), or reuse it when an
+    interrupted stage run had already finished it.
     Returns the model, its MLflow run id and the step whose weights were kept (best on validation)."""
     cfg = params.dann
     run_params = _run_params(params, pair, mode, seed)
     # The images' content, not only their shapes: a retrained translator or re-prepared data gives
     # other images of the same shape, and a model finished on the old ones must not be reused.
     content = [hashlib.sha1(d.images.tobytes()).hexdigest() for d in (data.source_train, data.target_train)]
+    if init is not None:  # nor one started from other weights
+        content.append(_weights_digest(init))
     fp = fingerprint(run_params | {"shapes": [data.source_train.images.shape, data.target_train.images.shape], "content": content})
     done_file = checkpoint_dir / f"{stem}.done.json"
     if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
@@ -119,7 +137,7 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
     with run.failing_on_error():
         log_data_inputs(run, inputs)
         model, curves = train_mode(PIXEL_MODES.get(mode, mode), cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
-                                   checkpoint.with_extra(run_id=run.run_id), params.dann.pairs[pair].class_balance)
+                                   checkpoint.with_extra(run_id=run.run_id), class_balance(params, pair, mode), init)
         columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
         run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
         best_step = cfg.steps
@@ -154,9 +172,10 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     stems = {(mode, seed): model_name(mode, i, seed) for mode in modes for i, seed in enumerate(seeds)}
     val_results, run_ids, models, best_steps = {}, {}, {}, {}
     inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
-    for (mode, seed), stem in stems.items():
+    for (mode, seed), stem in stems.items():  # mode by mode: pixel's models exist before pixel_st's start
+        init = models[stems["pixel", seed]] if mode == "pixel_st" and params.dann.pixel_pairs[pair].warm_start else None
         models[stem], run_ids[stem], best_steps[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device,
-                                                                        checkpoint_dir, inputs)
+                                                                        checkpoint_dir, inputs, init)
         val_results[stem] = accuracy(models[stem], data.target_val)
     # Every mode is trained and every choice made: now the test splits are read, once.
     source_test = load_domain(params, pair, prepared_root, "source", "test")

@@ -171,6 +171,12 @@ class PixelPair(Section):
     # PixelDA's recipe: the classifier trains on the source images as well as on their translations,
     # so that a translator's one style does not become the only one it knows.
     with_source: Flag = True
+    # CyCADA's order: pixel_st starts from the same seed's trained pixel network (the classifier of
+    # the translated source) rather than from scratch, then adapts its features to the target.
+    warm_start: Flag = True
+    # pixel_st's class-balance weight when it differs from the pair's (dann_st's), chosen the same
+    # way, by pixel_st's target validation accuracy; None: the pair's class_balance.
+    class_balance: real(ge=0.0) | None = None
 
 
 class DANNParams(Section):

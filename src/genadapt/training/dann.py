@@ -89,6 +89,7 @@ def train_mode(
     metrics: MetricBuffer | None = None,
     checkpoint: Checkpointer | None = None,
     class_balance: float = 0.0,
+    init: DANN | None = None,
 ) -> tuple[DANN, pd.DataFrame]:
     """Train one mode; returns the model (eval mode) and per-step curves, whose ``val_accuracy``
     column holds the validation scores: the model returned is the first best-scoring one (the last
@@ -99,6 +100,8 @@ def train_mode(
     generator = torch.Generator().manual_seed(seed)
     _, size, _, channels = data.source_train.images.shape
     model = DANN(DANNConfig(channels=channels, image_size=size, width=cfg.width)).to(device)
+    if init is not None:  # start from a trained network (before the teacher copies it; a resume overrides it)
+        model.load_state_dict(init.state_dict())
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     stateful = {"model": model, "optimizer": optimizer}
     teacher = None

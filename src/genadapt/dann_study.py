@@ -26,7 +26,7 @@ from genadapt.metrics.intervals import mean_std
 from genadapt.metrics.tsne import tsne_2d, tsne_figure
 from genadapt.models.dann import DANN, DANNConfig
 from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import PIXEL_MODES, Params, flatten
+from genadapt.params import PIXEL_MODES, DANNParams, Params, flatten
 from genadapt.runtime import resolve_device
 from genadapt.tracking import MetricBuffer, ModelRun, log_data_inputs, resume_or_start_run, start_model_run
 from genadapt.training.checkpointing import Checkpointer, fingerprint
@@ -91,9 +91,18 @@ def class_balance(params: Params, pair: str, mode: str) -> float:
     return params.dann.pairs[pair].class_balance
 
 
+def mode_config(params: Params, pair: str, mode: str) -> DANNParams:
+    """dann's settings for one mode of one pair: a pixel pair's own width and steps when it sets them."""
+    pixel = params.dann.pixel_pairs.get(pair)
+    if mode not in PIXEL_MODES:
+        return params.dann
+    return params.dann.model_copy(update={k: v for k, v in (("width", pixel.width), ("steps", pixel.steps)) if v is not None})
+
+
 def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:
     names = params.dann.pairs[pair]
-    flat = {k: v for k, v in flatten(params.dann, "dann").items() if k not in ("dann.pairs", "dann.modes", "dann.pixel_pairs")}
+    cfg = mode_config(params, pair, mode)
+    flat = {k: v for k, v in flatten(cfg, "dann").items() if k not in ("dann.pairs", "dann.modes", "dann.pixel_pairs")}
     if mode in PIXEL_MODES:
         flat["dann.translator"] = params.dann.pixel_pairs[pair].translator
         flat["dann.with_source"] = params.dann.pixel_pairs[pair].with_source
@@ -118,7 +127,7 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
     """Train one mode with one seed (from ``init``'s weights when given), or reuse it when an
     interrupted stage run had already finished it.
     Returns the model, its MLflow run id and the step whose weights were kept (best on validation)."""
-    cfg = params.dann
+    cfg = mode_config(params, pair, mode)
     run_params = _run_params(params, pair, mode, seed)
     # The images' content, not only their shapes: a retrained translator or re-prepared data gives
     # other images of the same shape, and a model finished on the old ones must not be reused.

@@ -177,6 +177,10 @@ class PixelPair(Section):
     # pixel_st's class-balance weight when it differs from the pair's (dann_st's), chosen the same
     # way, by pixel_st's target validation accuracy; None: the pair's class_balance.
     class_balance: real(ge=0.0) | None = None
+    # The pixel modes' own network width and step budget when they differ from dann's (a CPU preset
+    # may give the translated source a wider network and a longer run); None: dann.width / dann.steps.
+    width: count(ge=1) | None = None
+    steps: count(ge=1) | None = None
 
 
 class DANNParams(Section):

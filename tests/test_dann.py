@@ -172,21 +172,21 @@ def test_a_pixel_pair_may_set_its_own_class_balance(raw_params):
         parse_params(raw_params)
 
 
-def test_a_pixel_pair_may_set_its_own_width_and_steps(raw_params):
-    """The pixel modes train with the pixel pair's width and steps when it sets them, dann's
+def test_a_pixel_pair_may_set_its_own_width_steps_and_st_weight(raw_params):
+    """The pixel modes train with the pixel pair's width, steps and st_weight when it sets them, dann's
     otherwise; the other modes always with dann's, and each run logs what it trained with."""
     from genadapt.dann_study import _run_params, mode_config
     from genadapt.errors import PipelineError
 
     params = parse_params(raw_params)
     assert mode_config(params, "mnist-mnistm", "pixel_st") == params.dann  # unset: dann's
-    raw_params["dann"]["pixel_pairs"]["mnist-mnistm"].update(width=32, steps=4800)
+    raw_params["dann"]["pixel_pairs"]["mnist-mnistm"].update(width=32, steps=4800, st_weight=3.0)
     params = parse_params(raw_params)
     for mode in ("pixel", "pixel_st"):
         cfg = mode_config(params, "mnist-mnistm", mode)
-        assert (cfg.width, cfg.steps, cfg.lr) == (32, 4800, params.dann.lr)
-        assert _run_params(params, "mnist-mnistm", mode, 0)["dann.width"] == 32
-        assert _run_params(params, "mnist-mnistm", mode, 0)["dann.steps"] == 4800
+        assert (cfg.width, cfg.steps, cfg.st_weight, cfg.lr) == (32, 4800, 3.0, params.dann.lr)
+        logged = _run_params(params, "mnist-mnistm", mode, 0)
+        assert (logged["dann.width"], logged["dann.steps"], logged["dann.st_weight"]) == (32, 4800, 3.0)
     assert mode_config(params, "mnist-mnistm", "dann_st") == params.dann
     assert _run_params(params, "mnist-mnistm", "dann_st", 0)["dann.steps"] == params.dann.steps
     raw_params["dann"]["pixel_pairs"]["mnist-mnistm"]["steps"] = 0

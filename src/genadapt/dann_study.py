@@ -34,6 +34,7 @@ from genadapt.training.dann import Domain, PairData, accuracy, features_and_pred
 from genadapt.weights import load_config, load_weights, save_weights
 
 TSNE_MODES = ("source_only", "dann", "pixel_st")  # the before/after view of alignment
+PIXEL_OVERRIDES = ("width", "steps", "st_weight")  # dann settings a pixel pair may set for its own modes
 
 
 def load_domain(params: Params, pair: str, prepared_root: Path, role: str, split: str) -> Domain:
@@ -92,11 +93,12 @@ def class_balance(params: Params, pair: str, mode: str) -> float:
 
 
 def mode_config(params: Params, pair: str, mode: str) -> DANNParams:
-    """dann's settings for one mode of one pair: a pixel pair's own width and steps when it sets them."""
-    pixel = params.dann.pixel_pairs.get(pair)
+    """dann's settings for one mode of one pair: a pixel pair's own width, steps and st_weight when it sets them."""
     if mode not in PIXEL_MODES:
         return params.dann
-    return params.dann.model_copy(update={k: v for k, v in (("width", pixel.width), ("steps", pixel.steps)) if v is not None})
+    pixel = params.dann.pixel_pairs[pair]
+    own = {key: getattr(pixel, key) for key in PIXEL_OVERRIDES if getattr(pixel, key) is not None}
+    return params.dann.model_copy(update=own)
 
 
 def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:

@@ -177,10 +177,11 @@ class PixelPair(Section):
     # pixel_st's class-balance weight when it differs from the pair's (dann_st's), chosen the same
     # way, by pixel_st's target validation accuracy; None: the pair's class_balance.
     class_balance: real(ge=0.0) | None = None
-    # The pixel modes' own network width and step budget when they differ from dann's (a CPU preset
-    # may give the translated source a wider network and a longer run); None: dann.width / dann.steps.
+    # The pixel modes' own network width, step budget and (pixel_st's) self-training weight when they
+    # differ from dann's, chosen by pixel_st's target validation accuracy; None: dann's.
     width: count(ge=1) | None = None
     steps: count(ge=1) | None = None
+    st_weight: real(ge=0.0) | None = None
 
 
 class DANNParams(Section):

@@ -16,11 +16,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 
 setup: $(STAMP)
 
+# `make run PRESET=presets/full.yaml` applies a preset to params.yaml first (e.g. everything the
+# pipeline has, beyond the default's course tasks).
 run: setup
+	$(if $(PRESET),PYTHONPATH=src $(BIN)/python -m genadapt.presets $(PRESET))
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
 
 test: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from genadapt.params import validate_instance
+from genadapt.presets import apply_preset
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers on two cores: one thread each
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = "1"  # and for the processes the tests start (dvc stages, torchrun)
+    torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tests first (the smoke pipeline's file among them), so that with two workers they run
+    beside the fast ones instead of after them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture
@@ -17,10 +33,21 @@ def repo() -> Path:
     return REPO
 
 
+def _full_params() -> str:
+    """params.yaml with presets/full.yaml applied: every model instance and pair the code offers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(REPO / "params.yaml", Path(tmp) / "params.yaml")
+        apply_preset(REPO / "presets" / "full.yaml", Path(tmp) / "params.yaml")
+        return (Path(tmp) / "params.yaml").read_text()
+
+
+FULL_PARAMS = _full_params()
+
+
 @pytest.fixture
 def raw_params() -> dict:
-    """The repository's params.yaml as a fresh mutable mapping."""
-    return yaml.safe_load((REPO / "params.yaml").read_text())
+    """The repository's params.yaml with presets/full.yaml applied, as a fresh mutable mapping."""
+    return yaml.safe_load(FULL_PARAMS)
 
 
 # The one place unit tests shrink a model: a few tiny steps on the CPU, whatever the defaults.

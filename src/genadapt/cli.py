@@ -5,24 +5,64 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from genadapt.errors import PipelineError
 
 IMPORT_TRACE = "GENADAPT_IMPORT_TRACE"  # a folder: each stage process writes the project files it imported there
+STAGE_TIMES = Path("logs/stage_times")  # one record per stage: its last run's wall time (the report's slowest-stages panel)
+STARTED = time.monotonic()  # this module is imported first by every stage script, before torch and the rest
 
 
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``; a :class:`PipelineError` becomes one line on stderr and exit 2."""
+    """Run a stage's ``main``; a :class:`PipelineError` becomes one line on stderr and exit 2.
+
+    Under DVC the stage also says when it starts and how long it took (imports included), and
+    records that time in ``logs/stage_times/<stage>.json``, so a user sees what the run is spent on."""
+    stage = os.environ.get("DVC_STAGE")
+    if stage:
+        print(f"[{time.strftime('%H:%M:%S')}] {stage}: started", file=sys.stderr, flush=True)
+    status = "failed"
     try:
         main()
+        status = "done"
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     finally:
+        if stage:
+            record_stage_time(stage, time.monotonic() - STARTED, status)
         if os.environ.get(IMPORT_TRACE):
             write_import_trace(Path(os.environ[IMPORT_TRACE]))
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def peak_memory() -> tuple[str, float]:
+    """(device, peak MiB) of this process: CUDA's peak allocation when it used a GPU, else peak resident memory."""
+    import resource
+
+    torch = sys.modules.get("torch")  # only if the stage imported it
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        return "cuda", torch.cuda.max_memory_allocated() / 2**20
+    return "cpu", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def record_stage_time(stage: str, seconds: float, status: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {stage}: {status} in {format_seconds(seconds)}", file=sys.stderr, flush=True)
+    folder = Path(os.environ.get("DVC_ROOT", ".")) / STAGE_TIMES
+    folder.mkdir(parents=True, exist_ok=True)
+    device, peak = peak_memory()
+    record = {"stage": stage, "seconds": round(seconds, 1), "status": status, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "device": device, "peak_memory_mib": round(peak, 1)}
+    (folder / f"{stage.replace('/', '_')}.json").write_text(json.dumps(record))
 
 
 def imported_project_files(root: Path) -> list[str]:

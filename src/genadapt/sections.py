@@ -29,6 +29,8 @@ class Section:
     html_table: str = ""  # an extra pre-rendered table shown before the metrics
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG bytes)
     headlines: list[Headline] = field(default_factory=list)  # rows of the report's summary table
+    thumbnails: dict[str, bytes] = field(default_factory=dict)  # a headline's task -> a PNG of its samples or translations
+    summary_table: str = ""  # a study's own pre-rendered table for the summary, instead of one row per task
 
 
 def png_of_figure(fig) -> bytes:

@@ -292,6 +292,8 @@ def report_section(params: Params, name: str) -> Section:
                             grid.read_bytes()))
     notes = {k: "pixels in [0, 1]" for k in metrics if k.endswith("cycle_mse")}
     pair = load_translators(paths.model, torch.device("cpu"))
+    rows = headlines(params, name, cfg, metrics)
+    tasks = list(dict.fromkeys(h.task for h in rows))  # a_to_b's, then b_to_a's
     return Section(
         title=f"{name} (CycleGAN, {cfg.source} <-> {cfg.target}, {cfg.image_size}x{cfg.image_size})",
         params=flatten(cfg, name),
@@ -299,5 +301,7 @@ def report_section(params: Params, name: str) -> Section:
         metric_notes=notes,
         architecture=f"{pair.a_to_b}\n\n{sum(p.numel() for p in pair.a_to_b.parameters()):,} parameters per generator",
         figures=figures,
-        headlines=headlines(params, name, cfg, metrics),
+        headlines=rows,
+        thumbnails={task: (paths.generated / f"grid_{direction}.png").read_bytes()
+                    for task, direction in zip(tasks, ("a_to_b", "b_to_a")) if (paths.generated / f"grid_{direction}.png").exists()},
     )

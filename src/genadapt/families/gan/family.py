@@ -287,6 +287,7 @@ def report_section(params: Params, name: str) -> Section:
     for file, caption in kind.figures.items():
         if (paths.generated / file).exists():
             figures.append((caption, (paths.generated / file).read_bytes()))
+    rows = headlines(params, name, cfg, metrics)
     return Section(
         title=f"{name} ({cfg.kind}, {cfg.dataset}, {cfg.image_size}x{cfg.image_size})",
         params=flatten(cfg, name),
@@ -294,5 +295,6 @@ def report_section(params: Params, name: str) -> Section:
         metric_notes=notes,
         architecture=f"{G}\n\n{sum(p.numel() for p in G.parameters()):,} generator parameters",
         figures=figures,
-        headlines=headlines(params, name, cfg, metrics),
+        headlines=rows,
+        thumbnails={rows[0].task: (paths.generated / "samples.png").read_bytes()},
     )

@@ -133,6 +133,7 @@ def report_section(params: Params, name: str) -> Section:
     curves = pd.read_csv(paths.curves)
     model = load_model(paths.model, torch.device("cpu"))
     n_params = sum(p.numel() for p in model.parameters())
+    task = f"VAE, {cfg.dataset} ({params.data.get(cfg.dataset).source})"
     return Section(
         title=f"{name} (VAE, {cfg.dataset})",
         params=flatten(cfg, name),
@@ -142,7 +143,8 @@ def report_section(params: Params, name: str) -> Section:
             "test_n": "images in the test split",
         },
         architecture=f"{model}\n\n{n_params:,} parameters",
-        headlines=[Headline(name, f"VAE, {cfg.dataset} ({params.data.get(cfg.dataset).source})", "test MSE (per pixel, [0,1])",
+        thumbnails={task: (paths.generated / "samples.png").read_bytes()},
+        headlines=[Headline(name, task, "test MSE (per pixel, [0,1])",
                             f"{metrics['test_mse']:.4f}", f"{metrics['test_n']} test images",
                             course="0.0197 (real CelebA 64x64, report 004)")],
         figures=[

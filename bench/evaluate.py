@@ -62,6 +62,30 @@ def pytorch_fid_cli(generated: Path, real: np.ndarray, weights, tmp: Path) -> tu
     return float(re.search(r"FID:\s*([0-9.eE+-]+)", out).group(1)), seconds
 
 
+def inception_gflop_per_image(extractor: InceptionFeatures) -> float:
+    """Floating-point operations of one 299x299 image's pass to the pool features (torch's FLOP counter)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.zeros(1, 3, 299, 299)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        extractor.blocks(x)
+    return counter.get_total_flops() / 1e9
+
+
+def cpu_peak_gflops() -> tuple[float, str]:
+    """A float32 peak estimate of the cores torch uses: threads x SIMD lanes x 2 (FMA) x 2 FMA units x
+    the clock /proc/cpuinfo reports (AVX-512: 16 lanes, AVX2: 8)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    flags = set(re.search(r"^flags\s*:(.*)$", info, re.M).group(1).split()) if "flags" in info else set()
+    mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([0-9.]+)", info, re.M)]
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    ghz = max(mhz) / 1000 if mhz else 2.0
+    model = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
+    name = f"{model.group(1) if model else 'unknown CPU'}, {'AVX-512' if lanes == 16 else 'AVX2' if lanes == 8 else 'SSE'}"
+    name += ", native bf16" if {"avx512_bf16", "amx_bf16"} & flags else ", no native bf16"
+    return torch.get_num_threads() * lanes * 2 * 2 * ghz, f"{name}, {ghz:.2f} GHz"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dcgan")
@@ -105,16 +129,24 @@ def main() -> None:
             reference_fid, cli_seconds = pytorch_fid_cli(generated_dir / "images", real, weights, Path(tmp))
 
     fid32 = rows["float32"]["fid"]
+    gflop = inception_gflop_per_image(InceptionFeatures(weights, device, 1))
+    peak, cpu = cpu_peak_gflops()
     print(f"\n{args.model}: {len(generated)} generated vs {len(real)} real test images ({cfg.dataset}), weights "
-          f"{weights.format} {weights.digest[:14]}, {torch.get_num_threads()} CPU threads\n")
-    print("| Inception pass | FID | FID vs float32 | KID (mean ± std) | precision | recall | s / 1000 images | speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"{weights.format} {weights.digest[:14]}, {torch.get_num_threads()} CPU threads ({cpu}); "
+          f"{gflop:.1f} GFLOP per image, float32 peak estimate {peak:.0f} GFLOP/s = {peak / gflop:.1f} images/s\n")
+    print("| Inception pass | FID | FID vs float32 | KID (mean ± std) | precision | recall | s / 1000 images | images/s | "
+          "share of the float32 peak | speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, m in rows.items():
+        rate = 1000 / seconds[name]
         print(f"| {name} | {m['fid']:.3f} | {100 * (m['fid'] - fid32) / fid32:+.2f}% | {m['kid_mean']:.5f} ± {m['kid_std']:.5f} | "
-              f"{m['precision']:.3f} | {m['recall']:.3f} | {seconds[name]:.1f} | {seconds['float32'] / seconds[name]:.2f} |")
+              f"{m['precision']:.3f} | {m['recall']:.3f} | {seconds[name]:.1f} | {rate:.1f} | {rate * gflop / peak:.0%} | "
+              f"{seconds['float32'] / seconds[name]:.2f} |")
     if reference_fid is not None:
+        cli = cli_seconds / (len(generated) + len(real)) * 1000
         print(f"| pytorch-fid command line (reference) | {reference_fid:.3f} | {100 * (reference_fid - fid32) / fid32:+.2f}% | "
-              f"| | | {cli_seconds / (len(generated) + len(real)) * 1000:.1f} (incl. PNG reading) | |")
+              f"| | | {cli:.1f} (incl. PNG reading) | {1000 / cli:.1f} | {1000 / cli * gflop / peak:.0%} | "
+              f"{seconds['float32'] / cli:.2f} |")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ A family lives in ``genadapt/families/<name>/`` and holds everything specific to
 (``params.py``: defaults, ranges, cross-checks), networks, training loop, and ``family.py``, the
 entry points the DVC stages call. ``params.yaml`` names instances under ``models.<family>``;
 ``dvc.yaml`` runs train/generate/evaluate for each with ``foreach``, and each stage depends on its
-family's folder plus the shared modules it imports, nothing else (tests/test_dvc_deps.py proves it).
+family's folder plus the shared modules it imports, nothing else (tests/test_pipeline_e2e.py proves it).
 
 Adding a family: a new package here, its name in :data:`FAMILIES`, a ``models.<name>`` entry in
 params.yaml and its foreach block in dvc.yaml (the stages differ in the inputs they take).

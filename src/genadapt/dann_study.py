@@ -108,7 +108,7 @@ def _run_params(params: Params, pair: str, mode: str, seed: int) -> dict:
     if mode in PIXEL_MODES:
         flat["dann.translator"] = params.dann.pixel_pairs[pair].translator
         flat["dann.with_source"] = params.dann.pixel_pairs[pair].with_source
-        if mode == "pixel_st":
+        if PIXEL_MODES[mode].warm_start_from:
             flat["dann.warm_start"] = params.dann.pixel_pairs[pair].warm_start
     return {**flat, "seed": seed, "dann.pair": pair, "dann.source": names.source,
             "dann.target": names.target, "dann.channels": names.channels,
@@ -147,7 +147,8 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
         params, "dann", run_params, run_name=f"dann {pair} {mode} seed {seed}", tags={"dann.pair": pair, "dann.mode": mode}))
     with run.failing_on_error():
         log_data_inputs(run, inputs)
-        model, curves = train_mode(PIXEL_MODES.get(mode, mode), cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
+        method = PIXEL_MODES[mode].method if mode in PIXEL_MODES else mode
+        model, curves = train_mode(method, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
                                    checkpoint.with_extra(run_id=run.run_id), class_balance(params, pair, mode), init)
         columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
         run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
@@ -184,7 +185,8 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     val_results, run_ids, models, best_steps = {}, {}, {}, {}
     inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
     for (mode, seed), stem in stems.items():  # mode by mode: pixel's models exist before pixel_st's start
-        init = models[stems["pixel", seed]] if mode == "pixel_st" and params.dann.pixel_pairs[pair].warm_start else None
+        start_from = PIXEL_MODES[mode].warm_start_from if mode in PIXEL_MODES else None
+        init = models[stems[start_from, seed]] if start_from and params.dann.pixel_pairs[pair].warm_start else None
         models[stem], run_ids[stem], best_steps[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device,
                                                                         checkpoint_dir, inputs, init)
         val_results[stem] = accuracy(models[stem], data.target_val)

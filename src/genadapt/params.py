@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,10 +45,22 @@ PREPARED_SIZE = {(d, s): 64 for d in FACE_DATASETS for s in SOURCES[d]} | {
     ("mnist", "embedded"): 28, ("mnist", "mnist"): 28, ("usps", "embedded"): 16, ("usps", "usps"): 16,
     ("mnistm", "embedded"): 28, ("mnistm", "mnistm"): 32, ("svhn", "embedded"): 32, ("svhn", "svhn"): 32,
 }
-DANN_MODES = ("source_only", "dann", "cdan_e", "dann_st", "target_only")  # see genadapt.training.dann
-# Pixel-level adaptation (genadapt.dann_study): a mode's training run on the source images translated
-# into the target's style by a CycleGAN, with their source labels.
-PIXEL_MODES = {"pixel": "source_only", "pixel_st": "dann_st"}
+# The adaptation methods: the modules of genadapt/adaptation/methods/, listed without importing
+# them (they import torch; validation does not).
+ADAPTATION_METHODS = tuple(sorted(p.stem for p in (Path(__file__).parent / "adaptation" / "methods").glob("*.py")
+                                  if not p.stem.startswith("_")))
+
+
+@dataclass(frozen=True)
+class PixelMode:
+    """A pixel-level mode (genadapt.dann_study): an adaptation method trained on the source images
+    translated into the target's style by a CycleGAN, with their source labels."""
+
+    method: str  # a module of genadapt/adaptation/methods/
+    warm_start_from: str | None = None  # the pixel mode whose same-seed network it starts from (CyCADA's order)
+
+
+PIXEL_MODES = {"pixel": PixelMode("source_only"), "pixel_st": PixelMode("dann_st", warm_start_from="pixel")}
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 NAME_PATTERN = r"^[a-z0-9-]+$"  # names that become paths or DVC stage names
 # The instance fields naming the datasets whose real test split a family's outputs are scored against
@@ -190,7 +203,7 @@ class PixelPair(Section):
 
 class DANNParams(Section):
     pairs: Annotated[dict[Name, DomainPair], Field(min_length=1)]  # name -> source/target; one train-dann stage each
-    modes: Annotated[list[Literal["source_only", "dann", "cdan_e", "dann_st", "target_only"]], Field(min_length=1)]
+    modes: Annotated[list[Text], Field(min_length=1)]  # methods: modules of genadapt/adaptation/methods/
     image_size: count(ge=8)  # every pair is brought to this size (channels are per pair)
     width: count(ge=1)  # first conv block's channels
     batch_size: count(ge=2)  # per domain
@@ -214,6 +227,13 @@ class DANNParams(Section):
     # pair -> the models.cyclegan instance that translates the pair's source into its target's style:
     # those pairs also train the pixel modes (PIXEL_MODES) in a train-dann-pixel stage.
     pixel_pairs: dict[Name, PixelPair] = {}
+
+    @model_validator(mode="after")
+    def _known_methods(self):
+        unknown = [m for m in self.modes if m not in ADAPTATION_METHODS]
+        if unknown:
+            raise ValueError(f"modes: {unknown[0]!r} is not an adaptation method ({', '.join(ADAPTATION_METHODS)})")
+        return self
 
     @model_validator(mode="after")
     def _pixel_pairs_are_pairs(self):

@@ -11,7 +11,7 @@ script itself is tested in CI. In a temporary clone of this working tree:
 It prints one row per stage: stage, device, dtype, seconds (imports included) and peak memory
 (CUDA's peak allocation on a GPU, peak resident memory on a CPU).
 
-    PYTHONPATH=src python bench/gpu_check.py [--course-steps 300] [--targets evaluate-gan@dcgan ...]
+    PYTHONPATH=src python bench/gpu_check.py [--course-steps 300] [--course-eval-samples N] [--targets evaluate-gan@dcgan ...]
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def stage_rows(clone: Path, since: float, device: torch.device, dtype: str) -> l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course-steps", type=int, default=300, help="DCGAN steps at presets/course_gpu.yaml's size")
+    parser.add_argument("--course-eval-samples", type=int, default=0,
+                        help="images of the DCGAN's one quality check at the last step (default: the preset's)")
     parser.add_argument("--targets", nargs="*", default=[], help="smoke stages to reproduce (default: the whole DAG)")
     args = parser.parse_args()
     if args.course_steps < 1:
@@ -114,8 +116,10 @@ def main() -> None:
                          "peak_memory_mib": None, "status": f"skipped: {gpus} GPU(s)"})
 
         course = Path(tmp) / "course_steps.yaml"
-        course.write_text(json.dumps({"models": {"gan": {"dcgan": {"steps": args.course_steps, "eval_every": args.course_steps,
-                                                                      "checkpoint_every": args.course_steps}}}}))
+        steps = {"steps": args.course_steps, "eval_every": args.course_steps, "checkpoint_every": args.course_steps}
+        if args.course_eval_samples:
+            steps["eval_samples"] = args.course_eval_samples
+        course.write_text(json.dumps({"models": {"gan": {"dcgan": steps}}}))
         apply(clone, "presets/course_gpu.yaml")
         apply(clone, course)
         since = time.time()

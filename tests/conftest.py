@@ -23,9 +23,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers on two
 
 
 def pytest_collection_modifyitems(items):
-    """The slow tests first (the smoke pipeline's file among them), so that with two workers they run
-    beside the fast ones instead of after them."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The smoke clone's group first (its tests run in turn on one worker), then the other slow
+    tests, so that with two workers the long ones run beside the short ones instead of after them."""
+    items.sort(key=lambda item: (item.get_closest_marker("xdist_group") is None, item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import yaml
 
 from genadapt.metrics.inception_weights import resolve_weights
 
-pytestmark = pytest.mark.slow
+# Every test here shares the one smoke clone (a module fixture): one worker runs them all, first.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smoke-clone")]
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = [
@@ -27,13 +28,13 @@ OUTPUTS = [
     "generated/dann/usps-svhn/tsne_source_only.png", "metrics/dann/mnistm-usps.json", "metrics/dann_table.json",
     "metrics/dann_table.md",
     "models/classifiers/faces/evaluator.json", "metrics/classifiers/mnistm.json",
-    "models/dcgan/generator.safetensors", "generated/dcgan/images/000039.png", "generated/dcgan/samples.png",
+    "models/dcgan/generator.safetensors", "generated/dcgan/samples.png",
     "generated/acgan-faces/pairs.png", "generated/acgan-digits/class_grid.png", "generated/acgan-digits/images.csv",
     "generated/infogan/traversal_categorical.png", "generated/infogan/traversal_continuous_1.png",
     "metrics/dcgan.json", "metrics/acgan-faces.json", "metrics/acgan-digits.json", "metrics/infogan.json",
     "models/inception_reference/faces/info.json", "models/inception_weights.json",
     "data/prepared/anime/meta.json", "models/cartoon-anime/a_to_b.safetensors", "models/cycle-svhn-mnistm/b_to_a.json",
-    "generated/cartoon-anime/grid_a_to_b.png", "generated/cycle-svhn-mnistm/b_to_a/000019.png", "metrics/cartoon-anime.json",
+    "generated/cartoon-anime/grid_a_to_b.png", "metrics/cartoon-anime.json",
     "metrics/dann_pixel/svhn-mnistm.json", "generated/dann_pixel/svhn-mnistm/tsne_pixel_st.png",
 ]
 
@@ -60,6 +61,11 @@ CYCLEGANS = SMOKE["models"]["cyclegan"]  # name -> {source, target, ...}
 CYCLEGAN_STAGES = {f"{stage}-cyclegan@{name}" for name in CYCLEGANS for stage in ("train", "generate", "evaluate")}
 PIXEL_PAIRS = list(SMOKE["dann"]["pixel_pairs"])
 PIXEL_MODES = ["pixel", "pixel_st"]
+TEST_N = {name: d["n_test"] for name, d in SMOKE["data"].items()}  # each dataset's test split in the smoke run
+N_GENERATE = {gan: SMOKE["models"]["gan"][gan]["n_generate"] for gan in GANS}
+N_TRANSLATE = {name: cfg["n_translate"] for name, cfg in CYCLEGANS.items()}
+OUTPUTS += [f"generated/dcgan/images/{N_GENERATE['dcgan'] - 1:06d}.png",
+            f"generated/cycle-svhn-mnistm/b_to_a/{N_TRANSLATE['cycle-svhn-mnistm'] - 1:06d}.png"]
 WEIGHTS = resolve_weights("auto", "")[0]  # the FID Inception weights the pipeline will find, if any
 
 
@@ -197,7 +203,7 @@ def test_repro_writes_every_output(clone, first_repro):
     missing = [p for p in OUTPUTS if not (clone / p).is_file()]
     assert not missing
     metrics = json.loads((clone / "metrics/vae.json").read_text())
-    assert 0 < metrics["test_mse"] < 0.25 and metrics["test_n"] == 64
+    assert 0 < metrics["test_mse"] < 0.25 and metrics["test_n"] == TEST_N[SMOKE["models"]["vae"]["vae"]["dataset"]]
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], clone))
     assert any("test_mse" in json.dumps(v) for v in shown.values())
 
@@ -233,7 +239,8 @@ def test_dann_study_outputs_and_runs(clone, first_repro):
     table = json.loads((clone / "metrics/dann_table.json").read_text())
     assert list(table) == sorted(DANN_PAIRS)
     for pair, row in table.items():
-        assert all(0.0 <= row[mode] <= 1.0 for mode in DANN_MODES) and row["target_test_n"] == 100
+        assert all(0.0 <= row[mode] <= 1.0 for mode in DANN_MODES)
+        assert row["target_test_n"] == TEST_N[SMOKE["dann"]["pairs"][pair]["target"]]
         assert all(mode in row for mode in PIXEL_MODES) == (pair in PIXEL_PAIRS)  # pixel modes where a translator is named
     client = _client(clone)
     experiment = client.get_experiment_by_name("genadapt")
@@ -259,13 +266,14 @@ def test_gan_runs_metrics_and_logged_model(clone, first_repro):
     experiment = client.get_experiment_by_name("genadapt")
     for gan in GANS:
         metrics = json.loads((clone / f"metrics/{gan}.json").read_text())
-        assert metrics["fd_classifier"] >= 0 and metrics["generated_n"] == 40
+        assert metrics["fd_classifier"] >= 0 and metrics["generated_n"] == N_GENERATE[gan]
         if WEIGHTS is None:  # no weights: skipped and said so, never replaced by other numbers
             assert metrics["inception_available"] == 0 and "fid" not in metrics
         else:
             assert metrics["inception_available"] == 1 and metrics["is_available"] == int(WEIGHTS.has_logits)
             assert metrics["fid"] > 0 and metrics["kid_std"] > 0 and 0 <= metrics["precision"] <= 1 and 0 <= metrics["recall"] <= 1
-            assert metrics["kid_subset_size"] == 40  # at most the generated set's size
+            real_n = TEST_N[SMOKE["models"]["gan"][gan]["dataset"]]
+            assert metrics["kid_subset_size"] == min(100, N_GENERATE[gan], real_n)  # at most the smaller set's size
         runs = client.search_runs([experiment.experiment_id], f"tags.model = '{gan}'")
         assert len(runs) == 1
         run = runs[0]
@@ -318,7 +326,7 @@ def test_cyclegan_metrics_both_ways(clone, first_repro):
     for name, domains in CYCLEGANS.items():
         metrics = json.loads((clone / f"metrics/{name}.json").read_text())
         for direction in ("a_to_b", "b_to_a"):
-            assert metrics[f"{direction}.n"] == 20 and metrics[f"{direction}.diversity_real_n"] == 20
+            assert metrics[f"{direction}.n"] == N_TRANSLATE[name] and metrics[f"{direction}.diversity_real_n"] == N_TRANSLATE[name]
             assert 0 <= metrics[f"{direction}.cycle_mse"] <= 1 and metrics[f"{direction}.diversity_ratio"] > 0
             content = "attribute_agreement" if domains["source"] == "faces" else "translation_accuracy"
             assert 0 <= metrics[f"{direction}.{content}"] <= 1, (name, direction)
@@ -384,37 +392,3 @@ def test_queued_experiments_on_two_workers_log_into_a_fresh_store(clone, first_r
     assert sorted(r.data.tags["dvc_exp_name"] for r in runs) == [f"lr-{i}" for i in range(len(lrs))]
     assert sorted(r.data.params["vae.lr"] for r in runs) == lrs
     assert all(r.info.status == "FINISHED" and "test_mse" in r.data.metrics for r in runs)
-
-
-SHARED = REPO.parent / "shared" / "data"
-
-
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real datasets folder {SHARED} is absent")
-def test_smoke_pipeline_on_real_data(tmp_path):
-    """The smoke preset on CelebA faces and the real MNIST / USPS / MNIST-M: every real dataset
-    prepared, the VAE trained and scored on CelebA, and a DANN pair. (The
-    embedded smoke run above covers every stage; this one covers reading the published layouts.)"""
-    clone = _make_clone(tmp_path / "repo", ["presets/smoke.yaml", "presets/real_data.yaml"])
-    from ruamel.yaml import YAML
-
-    yaml_rt = YAML()
-    params = yaml_rt.load((clone / "params.yaml").read_text())
-    for name, folder in (("faces", "celeba"), ("mnist", "mnist"), ("usps", "usps"), ("mnistm", "mnist_m")):
-        params["data"][name]["root"] = str(SHARED / folder)
-    params["data"]["faces"]["n_train"] = 0  # every CelebA train image
-    params["data"]["svhn"].update({"source": "embedded", "root": "src/genadapt/data/embedded", "n_train": 200, "n_test": 100})
-    with (clone / "params.yaml").open("w") as fh:
-        yaml_rt.dump(params, fh)
-    _commit(clone, "real data")
-    log = _run(["dvc", "repro", "prepare-data@mnist", "evaluate-vae@vae", "train-dann@mnistm-usps"], clone)
-    assert {"prepare-data@faces", "prepare-data@mnist", "prepare-data@usps", "prepare-data@mnistm", "evaluate-vae@vae",
-            "train-dann@mnistm-usps"} <= _ran_stages(log)
-    assert "prepared faces (celeba): train=4132, val=459, test=660" in log  # val: 10% of the official train partition
-    assert "prepared mnistm (mnistm): train=18000, val=2000, test=9001, image shape (32, 32, 3)" in log
-    meta = json.loads((clone / "data/prepared/usps/meta.json").read_text())
-    assert meta["source"] == "usps" and meta["splits"] == {"train": 6562, "val": 729, "test": 2007}
-    metrics = json.loads((clone / "metrics/vae.json").read_text())
-    assert metrics["test_n"] == 660 and 0 < metrics["test_mse"] < 0.25
-    assert (clone / "models/vae/vae.safetensors").is_file()
-    dann = json.loads((clone / "metrics/dann/mnistm-usps.json").read_text())
-    assert dann["target_test_n"] == 2007 and all(0 <= dann[m] <= 1 for m in DANN_MODES)

@@ -65,7 +65,7 @@ def test_a_stage_under_dvc_says_when_it_starts_and_how_long_it_took(tmp_path, re
     env = {"PYTHONPATH": str(repo / "src"), "DVC_STAGE": "train-x@y", "DVC_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=True)
     lines = out.stderr.splitlines()
-    assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] train-x@y: started", lines[0])
+    assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] train-x@y: started \(imports \d+\.\ds\)", lines[0])
     assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] train-x@y: done in \d+\.\ds", lines[-1]) and out.stdout == "working\n"
     record = json.loads((tmp_path / "logs" / "stage_times" / "train-x@y.json").read_text())
     assert record["status"] == "done" and 0.3 <= record["seconds"] < 60 and record["device"] == "cpu"

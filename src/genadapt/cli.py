@@ -14,6 +14,7 @@ from genadapt.errors import PipelineError
 IMPORT_TRACE = "GENADAPT_IMPORT_TRACE"  # a folder: each stage process writes the project files it imported there
 STAGE_TIMES = Path("logs/stage_times")  # one record per stage: its last run's wall time (the report's slowest-stages panel)
 STARTED = time.monotonic()  # this module is imported first by every stage script, before torch and the rest
+STARTED_AT = time.strftime("%H:%M:%S")
 
 
 def run_stage(main: Callable[[], None]) -> None:
@@ -23,7 +24,7 @@ def run_stage(main: Callable[[], None]) -> None:
     records that time in ``logs/stage_times/<stage>.json``, so a user sees what the run is spent on."""
     stage = os.environ.get("DVC_STAGE")
     if stage:
-        print(f"[{time.strftime('%H:%M:%S')}] {stage}: started", file=sys.stderr, flush=True)
+        print(f"[{STARTED_AT}] {stage}: started (imports {time.monotonic() - STARTED:.1f}s)", file=sys.stderr, flush=True)
     status = "failed"
     try:
         main()

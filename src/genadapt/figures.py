@@ -10,7 +10,6 @@ matplotlib.use("Agg")  # no display on CI and servers
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from torchvision.utils import make_grid, save_image  # noqa: E402
 
 
 def learning_curves(curves: pd.DataFrame, columns: list[str], title: str):
@@ -28,6 +27,8 @@ def learning_curves(curves: pd.DataFrame, columns: list[str], title: str):
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
     """Save (N, C, H, W) images in [0, 1] as one PNG grid with ``nrow`` images per row."""
+    from torchvision.utils import make_grid, save_image  # here: importing torchvision costs a stage ~3 s
+
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_image(make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0), str(path))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.v2.functional import gaussian_blur
 
 
 def shift_and_contrast(x: torch.Tensor, generator: torch.Generator, shift: float = 0.125) -> torch.Tensor:
@@ -33,6 +32,8 @@ def soften(x: torch.Tensor, generator: torch.Generator, max_sigma: float = 1.5, 
     image size against 64 px) and add Gaussian noise of std up to ``noise`` to every image.
 
     (B, C, S, S) in [0, 1] -> same shape."""
+    from torchvision.transforms.v2.functional import gaussian_blur  # here: importing torchvision costs a stage ~3 s
+
     b, _, size, _ = x.shape
     sigma = (0.3 + (max_sigma - 0.3) * torch.rand(1, generator=generator).item()) * size / 64
     blurred = gaussian_blur(x, kernel_size=2 * max(1, round(2 * sigma)) + 1, sigma=max(sigma, 0.1))

@@ -23,7 +23,7 @@ run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
 
 test: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n 2 --dist loadgroup
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -14,6 +14,11 @@ three. Timings: seconds per 1000 images of the Inception pass, median over ``--r
 evaluate-gan@<gan>``) and the weights (``make setup``).
 
     PYTHONPATH=src python bench/evaluate.py [--model dcgan] [--repeats 3] [--no-pytorch-fid]
+    PYTHONPATH=src python bench/evaluate.py --validation-of faces    # real validation images, no GAN needed
+
+The table also gives images/s and the share of the CPU's float32 peak (threads x SIMD lanes x 2
+FMA x 2 units x clock, from /proc/cpuinfo) that the pass reaches, from torch's count of the
+pass's floating-point operations per 299x299 image.
 """
 
 from __future__ import annotations
@@ -89,21 +94,38 @@ def cpu_peak_gflops() -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dcgan")
+    parser.add_argument("--validation-of", metavar="DATASET",
+                        help="score a dataset's real validation split instead of a GAN's images (no GAN needed: "
+                             "`dvc repro prepare-data@DATASET` is enough)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--timing-images", type=int, default=200)
     parser.add_argument("--no-pytorch-fid", action="store_true",
                         help="skip the reference command line (about 2 x 80 s per 1000 images on 2 cores)")
     args = parser.parse_args()
     params = load_params(families=("gan",))
-    _, cfg = params.instance(args.model)
-    generated_dir, data_dir = Path("generated") / args.model, Path("data/prepared") / cfg.dataset
-    if not (generated_dir / "images.csv").exists():
-        sys.exit(f"error: {generated_dir} not found; run `dvc repro evaluate-gan@{args.model}` first")
     weights, reason = resolve_weights("required" if params.evaluate.inception != "off" else "off", params.evaluate.inception_weights)
     if weights is None:
         sys.exit(f"error: {reason}")
-    table = pd.read_csv(generated_dir / "images.csv")
-    generated = read_images([generated_dir / "images" / n for n in table["image_id"]], "RGB")
+    scratch = tempfile.TemporaryDirectory()
+    if args.validation_of:
+        name, data_dir = f"{args.validation_of} validation split", Path("data/prepared") / args.validation_of
+        if not (data_dir / "meta.json").exists():
+            sys.exit(f"error: {data_dir} not found; run `dvc repro prepare-data@{args.validation_of}` first")
+        generated = load_split(data_dir, "val").images
+        generated = generated if generated.shape[-1] == 3 else np.repeat(generated, 3, axis=-1)
+        generated_dir = Path(scratch.name) / "val"  # as PNGs, for pytorch-fid's command line
+        generated_dir.mkdir()
+        for i, image in enumerate(generated):
+            Image.fromarray(image).save(generated_dir / f"{i:06d}.png")
+    else:
+        _, cfg = params.instance(args.model)
+        name, data_dir = args.model, Path("data/prepared") / cfg.dataset
+        generated_dir = Path("generated") / args.model
+        if not (generated_dir / "images.csv").exists():
+            sys.exit(f"error: {generated_dir} not found; run `dvc repro evaluate-gan@{args.model}` first")
+        table = pd.read_csv(generated_dir / "images.csv")
+        generated = read_images([generated_dir / "images" / n for n in table["image_id"]], "RGB")
+        generated_dir = generated_dir / "images"
     real = load_split(data_dir, "test").images
     real_rgb = real if real.shape[-1] == 3 else np.repeat(real, 3, axis=-1)
     device = torch.device("cpu")
@@ -126,12 +148,12 @@ def main() -> None:
     reference_fid = None
     if not args.no_pytorch_fid:
         with tempfile.TemporaryDirectory() as tmp:
-            reference_fid, cli_seconds = pytorch_fid_cli(generated_dir / "images", real, weights, Path(tmp))
+            reference_fid, cli_seconds = pytorch_fid_cli(generated_dir, real, weights, Path(tmp))
 
     fid32 = rows["float32"]["fid"]
     gflop = inception_gflop_per_image(InceptionFeatures(weights, device, 1))
     peak, cpu = cpu_peak_gflops()
-    print(f"\n{args.model}: {len(generated)} generated vs {len(real)} real test images ({cfg.dataset}), weights "
+    print(f"\n{name}: {len(generated)} images vs {len(real)} real test images ({data_dir.name}), weights "
           f"{weights.format} {weights.digest[:14]}, {torch.get_num_threads()} CPU threads ({cpu}); "
           f"{gflop:.1f} GFLOP per image, float32 peak estimate {peak:.0f} GFLOP/s = {peak / gflop:.1f} images/s\n")
     print("| Inception pass | FID | FID vs float32 | KID (mean ± std) | precision | recall | s / 1000 images | images/s | "

@@ -22,10 +22,13 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers on two
     torch.set_num_threads(1)
 
 
+SMOKE_CLONE = "test_pipeline_e2e.py"  # its tests share one smoke pipeline run: the longest file by far
+
+
 def pytest_collection_modifyitems(items):
-    """The smoke clone's group first (its tests run in turn on one worker), then the other slow
-    tests, so that with two workers the long ones run beside the short ones instead of after them."""
-    items.sort(key=lambda item: (item.get_closest_marker("xdist_group") is None, item.get_closest_marker("slow") is None))
+    """The smoke clone's file first, then the other slow tests, so that with two workers (`make test`:
+    one file per worker at a time) the long ones run beside the short ones instead of after them."""
+    items.sort(key=lambda item: (item.path.name != SMOKE_CLONE, item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture

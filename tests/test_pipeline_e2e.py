@@ -15,8 +15,8 @@ import yaml
 
 from genadapt.metrics.inception_weights import resolve_weights
 
-# Every test here shares the one smoke clone (a module fixture): one worker runs them all, first.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smoke-clone")]
+# Every test here shares the one smoke clone (a module fixture): with `--dist loadfile` one worker runs them all.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = [

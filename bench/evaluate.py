@@ -108,7 +108,7 @@ def main() -> None:
         sys.exit(f"error: {reason}")
     scratch = tempfile.TemporaryDirectory()
     if args.validation_of:
-        name, data_dir = f"{args.validation_of} validation split", Path("data/prepared") / args.validation_of
+        subject, data_dir = f"{args.validation_of} validation split", Path("data/prepared") / args.validation_of
         if not (data_dir / "meta.json").exists():
             sys.exit(f"error: {data_dir} not found; run `dvc repro prepare-data@{args.validation_of}` first")
         generated = load_split(data_dir, "val").images
@@ -119,7 +119,7 @@ def main() -> None:
             Image.fromarray(image).save(generated_dir / f"{i:06d}.png")
     else:
         _, cfg = params.instance(args.model)
-        name, data_dir = args.model, Path("data/prepared") / cfg.dataset
+        subject, data_dir = args.model, Path("data/prepared") / cfg.dataset
         generated_dir = Path("generated") / args.model
         if not (generated_dir / "images.csv").exists():
             sys.exit(f"error: {generated_dir} not found; run `dvc repro evaluate-gan@{args.model}` first")
@@ -153,7 +153,7 @@ def main() -> None:
     fid32 = rows["float32"]["fid"]
     gflop = inception_gflop_per_image(InceptionFeatures(weights, device, 1))
     peak, cpu = cpu_peak_gflops()
-    print(f"\n{name}: {len(generated)} images vs {len(real)} real test images ({data_dir.name}), weights "
+    print(f"\n{subject}: {len(generated)} images vs {len(real)} real test images ({data_dir.name}), weights "
           f"{weights.format} {weights.digest[:14]}, {torch.get_num_threads()} CPU threads ({cpu}); "
           f"{gflop:.1f} GFLOP per image, float32 peak estimate {peak:.0f} GFLOP/s = {peak / gflop:.1f} images/s\n")
     print("| Inception pass | FID | FID vs float32 | KID (mean ± std) | precision | recall | s / 1000 images | images/s | "

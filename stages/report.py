@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from genadapt.cli import STAGE_TIMES, run_stage
+from genadapt.cli import run_stage, stage_times_folder
 from genadapt.families import load_family
 from genadapt.outputs import atomic_dir, output_path
 from genadapt.params import load_params
@@ -20,7 +20,7 @@ def main() -> None:
     sections += [dann_section(params, Path("metrics/dann_table.json"), Path("generated/dann"), Path("generated/dann_pixel")),
                  classifier_section(Path("metrics/classifiers"))]
     with atomic_dir(args.out) as tmp:
-        (tmp / "index.html").write_text(render_html(sections, read_stage_times(STAGE_TIMES)))
+        (tmp / "index.html").write_text(render_html(sections, read_stage_times(stage_times_folder())))
     print(f"report written to {args.out / 'index.html'}")
 
 

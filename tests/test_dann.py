@@ -6,11 +6,12 @@ import pytest
 import torch
 from conftest import InterruptAt
 
+from genadapt.adaptation.methods.dann_st import class_balance_loss
 from genadapt.dann_table import accuracy_table, markdown_table
 from genadapt.models.dann import DANN, DANNConfig, grad_reverse
 from genadapt.params import parse_params
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.dann import Domain, PairData, accuracy, class_balance_loss, grl_lambda, learning_rate, train_mode
+from genadapt.training.dann import Domain, PairData, accuracy, grl_lambda, learning_rate, train_mode
 
 
 def test_gradient_reversal_flips_and_scales():

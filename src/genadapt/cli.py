@@ -56,9 +56,14 @@ def peak_memory() -> tuple[str, float]:
     return "cpu", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def stage_times_folder() -> Path:
+    """Where stages record their times: under the repository DVC runs for (also from `dvc exp run`'s copies)."""
+    return Path(os.environ.get("DVC_ROOT", ".")) / STAGE_TIMES
+
+
 def record_stage_time(stage: str, seconds: float, status: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {stage}: {status} in {format_seconds(seconds)}", file=sys.stderr, flush=True)
-    folder = Path(os.environ.get("DVC_ROOT", ".")) / STAGE_TIMES
+    folder = stage_times_folder()
     folder.mkdir(parents=True, exist_ok=True)
     device, peak = peak_memory()
     record = {"stage": stage, "seconds": round(seconds, 1), "status": status, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),

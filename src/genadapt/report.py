@@ -7,6 +7,7 @@ import html
 import json
 from pathlib import Path
 
+from genadapt.cli import format_seconds
 from genadapt.dann_table import cell
 from genadapt.metrics.intervals import wilson_interval
 from genadapt.params import PIXEL_MODES, Params, flatten
@@ -153,10 +154,7 @@ def summary_table(sections: list[Section]) -> str:
 
 def inception_plot(sections: list[Section]) -> bytes:
     """FID and KID per model and task (bars labelled with the sets' N): a picture of the table's columns."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from genadapt.figures import plt  # matplotlib set up once, without a display
 
     rows = [(f"{h.model}\n{h.task.split(',', 1)[0]}", h) for s in sections for h in s.headlines if h.metric in ("FID", "KID")]
     if not rows:
@@ -181,8 +179,6 @@ def stage_times_table(times: list[dict], top: int = 10) -> str:
     """The slowest stages of the last runs (logs/stage_times: wall time per stage, imports included)."""
     if not times:
         return ""
-    from genadapt.cli import format_seconds
-
     slowest = sorted(times, key=lambda t: -t["seconds"])[:top]
     total = sum(t["seconds"] for t in times)
     body = "".join(f"<tr><td>{html.escape(t['stage'])}</td><td>{format_seconds(t['seconds'])}</td>"

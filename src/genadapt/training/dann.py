@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 
 from genadapt.adaptation import get_method
-from genadapt.adaptation.methods.dann_st import class_balance_loss  # noqa: F401  (re-exported for the tests)
 from genadapt.errors import PipelineError
 from genadapt.models.dann import DANN, DANNConfig
 from genadapt.params import DANNParams

@@ -49,7 +49,7 @@ def test_gradient_penalty_is_the_squared_distance_of_the_gradient_norm_from_one(
     generator = torch.Generator().manual_seed(0)
     batch = DiscriminatorBatch(D=LinearCritic(norm), G=G, real=torch.rand(4, 3, 16, 16) * 2 - 1,
                                latent=sample_latent(net, 4, generator), conditions=None, cfg=cfg, generator=generator,
-                               noisy=lambda x: x, to_device=lambda x: x, autocast=contextlib.nullcontext())
+                               d_view=lambda x: x, to_device=lambda x: x, autocast=contextlib.nullcontext())
     result = WGAN.discriminator_step(batch)
     assert result.logged["gradient_penalty"] == pytest.approx(penalty, abs=1e-5)
     critic_gap = result.out_fake["adv"].mean() - result.out_real["adv"].mean()

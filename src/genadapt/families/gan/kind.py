@@ -2,7 +2,7 @@
 
 :class:`GANKind` is the standard (non-saturating, Goodfellow et al.) GAN with the course's tricks
 for D: soft labels (targets drawn from ``real_label`` / ``fake_label``), noisy labels (targets
-swapped with probability ``label_flip``), and instance noise on D's inputs. Real and fake batches
+swapped with probability ``label_flip``), and instance noise and DiffAugment on D's inputs. Real and fake batches
 go through D separately (their own batch-norm statistics, as in DCGAN), each with its own
 backward so DistributedDataParallel reduces each forward's gradients. A kind overrides the hooks
 it needs: extra loss terms (ACGAN's class head, InfoGAN's mutual information), or the whole
@@ -37,7 +37,7 @@ class DiscriminatorBatch:
     conditions: torch.Tensor | None  # (B,) class of each real image on the device (ACGAN), else None
     cfg: GANParams
     generator: torch.Generator  # the run's one seeded CPU generator
-    noisy: Callable[[torch.Tensor], torch.Tensor]  # adds this step's instance noise
+    d_view: Callable[[torch.Tensor], torch.Tensor]  # what D sees of a batch: this step's DiffAugment and instance noise
     to_device: Callable[[torch.Tensor], torch.Tensor]
     autocast: Any  # the run's mixed-precision context
 
@@ -95,14 +95,14 @@ class GANKind:
         with b.autocast:
             with torch.no_grad():
                 fake = b.G(b.to_device(b.latent.vector))  # (B, C, S, S)
-            out_r = b.D(b.noisy(b.real))
+            out_r = b.D(b.d_view(b.real))
             loss_real = F.binary_cross_entropy_with_logits(out_r["adv"].float(), t_real.to(device))
             extra = self.d_real_terms(b, out_r)
             if extra is not None:
                 loss_real = loss_real + extra
         loss_real.backward()
         with b.autocast:
-            out_f = b.D(b.noisy(fake))
+            out_f = b.D(b.d_view(fake))
             loss_fake = F.binary_cross_entropy_with_logits(out_f["adv"].float(), t_fake.to(device))
             extra = self.d_fake_terms(b, out_f)
             if extra is not None:

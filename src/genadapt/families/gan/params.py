@@ -12,11 +12,24 @@ from pydantic import Field, model_validator
 
 from genadapt.params import Dataset, Device, Flag, Probability, Section, Text, count, real
 
+DIFFAUGMENT_OPS = ("color", "translation", "cutout")  # genadapt/families/gan/diffaugment.py implements each
+
+
+def parse_policy(policy: str) -> list[str]:
+    """DiffAugment policy 'color,translation' -> ['color', 'translation']; '' -> []; an unknown op raises ValueError."""
+    ops = [op.strip() for op in policy.split(",") if op.strip()]
+    unknown = [op for op in ops if op not in DIFFAUGMENT_OPS]
+    if unknown:
+        raise ValueError(f"augment: {', '.join(unknown)} is not a DiffAugment op "
+                         f"({', '.join(DIFFAUGMENT_OPS)}; e.g. 'color,translation,cutout')")
+    return ops
+
+
 UnitInterval = Annotated[tuple[Probability, Probability], Field(description="[low, high] in [0, 1]")]
 
 
 class GANParams(Section):
-    kind: Text  # a module of genadapt/families/gan/kinds/: dcgan, acgan, infogan, wgan-gp
+    kind: Text  # a module of genadapt/families/gan/kinds/: dcgan, acgan, infogan, wgan-gp, sngan
     dataset: Dataset
     image_size: count(ge=16) = 64  # images are resized to this (a power of two)
     channels: Literal[1, 3] = 3
@@ -35,6 +48,7 @@ class GANParams(Section):
     label_flip: Probability = 0.03  # noisy labels: probability of swapping real/fake targets in D
     instance_noise: real(ge=0.0) = 0.1  # std of Gaussian noise on D's inputs (in [-1,1] units) ...
     instance_noise_steps: count(ge=0) = 500  # ... annealed linearly to 0 over these steps
+    augment: Text = ""  # DiffAugment policy on every input of D, e.g. "color,translation,cutout"; "" = none
     ema_decay: real(ge=0.0, lt=1.0) = 0.99  # EMA copy of G used for sampling; 0 disables
     eval_every: count(ge=0) = 250  # steps between cheap quality scores (fd_classifier); best G is kept
     eval_samples: count(ge=2) = 500
@@ -49,6 +63,7 @@ class GANParams(Section):
         size = self.image_size
         if size & (size - 1):
             raise ValueError(f"image_size: {size} is not a power of two (16, 32, 64, ...)")
+        parse_policy(self.augment)
         for key in ("real_label", "fake_label"):
             low, high = getattr(self, key)
             if low > high:

@@ -2,7 +2,9 @@
 
 - ``d_steps`` discriminator updates per generator update. G's update draws fresh fakes rather
   than scoring the last D round's again (README: "GAN lab notes" for the measurements).
-- Instance noise: Gaussian noise on both real and fake inputs of D, annealed linearly to 0.
+- What D sees of an image batch (real, fake, or G's fresh fakes): the DiffAugment policy
+  (``augment``, :mod:`~genadapt.families.gan.diffaugment`), then instance noise, Gaussian noise
+  annealed linearly to 0.
 - ``channels_last``: convolutions in channels-last memory format, on the CPU (oneDNN) as on CUDA.
 - An exponential moving average of G's weights (``torch.optim.swa_utils``) used for sampling.
 - Every ``eval_every`` steps a cheap quality score (a callable: the Frechet distance in an
@@ -27,6 +29,7 @@ import torch
 
 from genadapt.distributed import World
 from genadapt.errors import PipelineError
+from genadapt.families.gan.diffaugment import diff_augment
 from genadapt.families.gan.kind import DiscriminatorBatch, GANKind
 from genadapt.families.gan.latent import sample_latent
 from genadapt.families.gan.model import Generator
@@ -52,6 +55,11 @@ def _with_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> to
     noise = torch.randn(x.shape, generator=generator) * sigma  # (B, C, S, S)
     layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     return x + noise.to(x.device).contiguous(memory_format=layout)
+
+
+def _d_view(x: torch.Tensor, policy: str, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """What D sees of an image batch: DiffAugment's policy, then instance noise; (B, C, S, S) -> same shape."""
+    return _with_noise(diff_augment(x, policy, generator), sigma, generator)
 
 
 def _noise_std(cfg: GANParams, step: int) -> float:
@@ -128,7 +136,7 @@ def train_gan(
     bar = TrainingProgress(range(done + 1, cfg.steps + 1), f"train {kind.name}", cfg.steps, cfg.batch_size * cfg.d_steps * world.size)
     for step in bar:
         sigma = _noise_std(cfg, step)
-        noisy = functools.partial(_with_noise, sigma=sigma, generator=generator)  # this step's instance noise
+        d_view = functools.partial(_d_view, policy=cfg.augment, sigma=sigma, generator=generator)
 
         for d_round in range(cfg.d_steps):
             idx = batch_indices((step - 1) * cfg.d_steps + d_round + 1)
@@ -137,14 +145,14 @@ def train_gan(
             opt_d.zero_grad(set_to_none=True)
             last_d = kind.discriminator_step(DiscriminatorBatch(
                 D=D_train, G=G, real=real, latent=latent, conditions=conditions[idx].to(device) if conditions is not None else None,
-                cfg=cfg, generator=generator, noisy=noisy, to_device=to_device, autocast=autocast))
+                cfg=cfg, generator=generator, d_view=d_view, to_device=to_device, autocast=autocast))
             opt_d.step()
 
         latent = sample_latent(net_cfg, cfg.batch_size, generator)
         row = {"step": step}
         with autocast:
             fake = G_train(to_device(latent.vector))  # (B, C, S, S), fresh fakes for G's update
-            out = D_train(noisy(fake))
+            out = D_train(d_view(fake))
             loss_adv = kind.generator_adversarial_loss(out)
             loss_g = loss_adv
             extra_g = kind.g_terms(cfg, out, latent, last_d, row)

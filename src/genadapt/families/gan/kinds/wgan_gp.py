@@ -55,12 +55,12 @@ class WGANGP(GANKind):
         with b.autocast:
             with torch.no_grad():
                 fake = b.G(b.to_device(b.latent.vector))  # (B, C, S, S)
-            out_r, out_f = b.D(b.noisy(b.real)), b.D(b.noisy(fake))
+            out_r, out_f = b.D(b.d_view(b.real)), b.D(b.d_view(fake))
         # Interpolates x_hat = a x + (1 - a) G(z), a ~ U(0, 1) per sample, and the critic's gradient there.
         alpha = torch.rand(len(b.real), 1, 1, 1, generator=b.generator).to(b.real.device)
         mixed = (alpha * b.real + (1 - alpha) * fake.float()).requires_grad_(True)
         with b.autocast:
-            score = b.D(mixed)["adv"].float()
+            score = b.D(b.d_view(mixed))["adv"].float()  # the critic's view of x_hat, as of real and fake
         grad, = torch.autograd.grad(score.sum(), mixed, create_graph=True)  # (B, C, S, S)
         penalty = ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
         loss = out_f["adv"].float().mean() - out_r["adv"].float().mean() + b.cfg.gp_weight * penalty

@@ -13,11 +13,11 @@ from genadapt.training.dann import train_mode
 
 
 def test_every_method_module_is_registered_under_its_name():
-    assert method_names() == ADAPTATION_METHODS == ("cdan_e", "dann", "dann_st", "source_only", "target_only")
+    assert method_names() == ADAPTATION_METHODS == ("cdan_e", "dann", "dann_st", "self_ensembling", "source_only", "target_only")
     for name in method_names():
         assert get_method(name).name == name
-    assert [get_method(n).uses_target_labels for n in method_names()] == [False, False, False, False, True]
-    assert [get_method(n).adapts for n in method_names()] == [True, True, True, False, False]
+    assert [get_method(n).uses_target_labels for n in method_names()] == [False, False, False, False, False, True]
+    assert [get_method(n).adapts for n in method_names()] == [True, True, True, True, False, False]
     with pytest.raises(PipelineError, match="unknown adaptation method 'mmd'; choose one of cdan_e, dann"):
         get_method("mmd")
 

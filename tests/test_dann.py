@@ -6,12 +6,13 @@ import pytest
 import torch
 from conftest import InterruptAt
 
+from genadapt.adaptation import get_method
 from genadapt.adaptation.methods.dann_st import class_balance_loss
 from genadapt.dann_table import accuracy_table, markdown_table
 from genadapt.models.dann import DANN, DANNConfig, grad_reverse
 from genadapt.params import parse_params
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.dann import Domain, PairData, accuracy, grl_lambda, learning_rate, train_mode
+from genadapt.training.dann import Domain, PairData, accuracy, grl_lambda, train_mode
 
 
 def test_gradient_reversal_flips_and_scales():
@@ -25,6 +26,7 @@ def test_gradient_reversal_flips_and_scales():
 def test_schedules_follow_the_paper(raw_params):
     cfg = parse_params(raw_params).dann
     assert grl_lambda(0.0, 10.0) == 0.0 and grl_lambda(1.0, 10.0) == pytest.approx(0.99991, abs=1e-4)
+    learning_rate = get_method("dann").learning_rate
     assert learning_rate(0.0, cfg) == cfg.lr
     assert learning_rate(1.0, cfg) == pytest.approx(cfg.lr / (1 + cfg.lr_alpha) ** cfg.lr_beta)
 
@@ -64,13 +66,13 @@ def _tiny_cfg(raw_params, **overrides):
     return parse_params(raw_params).dann
 
 
-@pytest.mark.parametrize("mode", ["source_only", "dann", "cdan_e", "dann_st", "target_only"])
+@pytest.mark.parametrize("mode", ["source_only", "dann", "cdan_e", "dann_st", "self_ensembling", "target_only"])
 def test_each_mode_trains_a_few_steps(raw_params, mode):
     cfg = _tiny_cfg(raw_params)
     model, curves = train_mode(mode, cfg, _tiny_pair(), torch.device("cpu"), seed=0, class_balance=1.0)
     assert curves["step"].tolist() == list(range(1, 13))
-    assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e", "dann_st"))
-    assert ("confident_fraction" in curves) == ("loss_class_balance" in curves) == (mode == "dann_st")
+    assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e", "dann_st", "self_ensembling"))
+    assert ("confident_fraction" in curves) == ("loss_class_balance" in curves) == (mode in ("dann_st", "self_ensembling"))
     assert np.isfinite(curves["loss"]).all()
     assert 0.0 <= accuracy(model, _tiny_pair().target_val) <= 1.0
 
@@ -114,7 +116,7 @@ def test_pixel_st_runs_log_the_warm_start(raw_params):
     assert _run_params(parse_params(raw_params), "mnist-mnistm", "pixel_st", 0)["dann.warm_start"] is False
 
 
-@pytest.mark.parametrize("mode", ["dann", "dann_st"])
+@pytest.mark.parametrize("mode", ["dann", "dann_st", "self_ensembling"])
 def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
     cfg = _tiny_cfg(raw_params, st_threshold=0.0, val_every=3)  # every target example pseudo-labelled
     data, cpu = _tiny_pair(), torch.device("cpu")

@@ -227,12 +227,17 @@ class DANNParams(Section):
     # pair -> the models.cyclegan instance that translates the pair's source into its target's style:
     # those pairs also train the pixel modes (PIXEL_MODES) in a train-dann-pixel stage.
     pixel_pairs: dict[Name, PixelPair] = {}
+    # method -> its own settings replacing the defaults its module gives (e.g. self_ensembling: {threshold: 0.9})
+    settings: dict[Text, dict[Text, Any]] = {}
 
     @model_validator(mode="after")
     def _known_methods(self):
         unknown = [m for m in self.modes if m not in ADAPTATION_METHODS]
         if unknown:
             raise ValueError(f"modes: {unknown[0]!r} is not an adaptation method ({', '.join(ADAPTATION_METHODS)})")
+        unknown = [m for m in self.settings if m not in ADAPTATION_METHODS]
+        if unknown:
+            raise ValueError(f"settings: {unknown[0]!r} is not an adaptation method ({', '.join(ADAPTATION_METHODS)})")
         return self
 
     @model_validator(mode="after")

@@ -1,11 +1,12 @@
 """The interface of an adaptation method: the hooks the training loop (``genadapt.training.dann``) calls.
 
-Per step the loop draws a labelled batch ``xs`` (B, C, S, S) from ``labelled(data)`` and, for a
-method that ``adapts``, an unlabelled target batch ``xt`` (B, C, S, S); ``target_view`` may
-return another view of ``xt`` and a context (e.g. a teacher's predictions on the clean view).
-Source and target then go through the network in one pass (so BatchNorm sees both domains), and
-the loss is ``classification + domain_loss + target_loss`` (the gradient-reversal layer turns
-the domain term into DANN's min-max game). A method with a teacher (``make_teacher``) has the
+Per step the loop draws a labelled batch ``xs`` (B, C, S, S) from ``labelled(data)`` (seen through
+``source_view``) and, for a method that ``adapts``, an unlabelled target batch ``xt`` (B, C, S, S);
+``target_view`` may return another view of ``xt`` and a context (e.g. a teacher's predictions).
+``forward`` runs source and target through the network (one pass by default, so BatchNorm sees
+both domains), and the loss is ``classification + domain_loss + target_loss`` (the
+gradient-reversal layer turns the domain term into DANN's min-max game). ``make_optimizer`` and
+``learning_rate`` give the optimiser and its schedule (DANN's by default). A method with a teacher (``make_teacher``) has the
 teacher updated after every step, scored on validation and returned as the trained model.
 """
 
@@ -26,6 +27,23 @@ class Method:
     def labelled(self, data):
         """The labelled training domain: the source's train split, or the target's for the upper bound."""
         return data.target_train if self.uses_target_labels else data.source_train
+
+    def make_optimizer(self, model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
+        """DANN's SGD with momentum; its learning rate is set every step by ``learning_rate``."""
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+    def learning_rate(self, progress: float, cfg) -> float:
+        """DANN's annealing mu_p = mu_0 / (1 + alpha p)^beta at training progress p in [0, 1)."""
+        return cfg.lr / (1.0 + cfg.lr_alpha * progress) ** cfg.lr_beta
+
+    def source_view(self, xs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The labelled batch the network trains on (B, C, S, S); the batch itself unless the method augments it."""
+        return xs
+
+    def forward(self, model, xs: torch.Tensor, xt: torch.Tensor, lam: float):
+        """(features (2B, F), class logits (2B, K), domain logits (2B,)) of source then target: one pass over
+        both, so BatchNorm normalises them with shared statistics."""
+        return model(torch.cat([xs, xt]), lam)
 
     def make_teacher(self, model: torch.nn.Module, cfg) -> torch.nn.Module | None:
         """An averaged copy of ``model`` that is updated after each step and tested, or None."""

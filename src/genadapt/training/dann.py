@@ -53,10 +53,6 @@ def grl_lambda(progress_: float, gamma: float) -> float:
     return 2.0 / (1.0 + math.exp(-gamma * progress_)) - 1.0
 
 
-def learning_rate(progress_: float, cfg: DANNParams) -> float:
-    return cfg.lr / (1.0 + cfg.lr_alpha * progress_) ** cfg.lr_beta
-
-
 def train_mode(
     mode: str,
     cfg: DANNParams,
@@ -72,14 +68,14 @@ def train_mode(
     mode) and per-step curves, whose ``val_accuracy`` column holds the validation scores: the model
     returned is the first best-scoring one (the last step's when ``val_every`` is 0). ``class_balance``:
     the pair's weight of dann_st's class-balance term."""
-    method = get_method(mode)
+    method = get_method(mode, cfg.settings.get(mode))
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     _, size, _, channels = data.source_train.images.shape
     model = DANN(DANNConfig(channels=channels, image_size=size, width=cfg.width)).to(device)
     if init is not None:  # start from a trained network (before the teacher copies it; a resume overrides it)
         model.load_state_dict(init.state_dict())
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    optimizer = method.make_optimizer(model, cfg)
     teacher = method.make_teacher(model, cfg)
     stateful = {"model": model, "optimizer": optimizer} | ({"teacher": teacher} if teacher is not None else {})
     tested = teacher.module if teacher is not None else model  # what is scored, kept and returned
@@ -96,17 +92,17 @@ def train_mode(
     bar = TrainingProgress(range(done + 1, cfg.steps + 1), f"train {mode}", cfg.steps, cfg.batch_size)
     for step in bar:
         p = (step - 1) / cfg.steps
-        lr, lam = learning_rate(p, cfg), grl_lambda(p, cfg.gamma)
+        lr, lam = method.learning_rate(p, cfg), grl_lambda(p, cfg.gamma)
         for group in optimizer.param_groups:
             group["lr"] = lr
         idx = lab_sampler.indices(step)
         xs, ys = to_float_images(x_lab[idx]).to(device), y_lab[idx].to(device)  # (B, C, S, S), (B,)
+        xs = method.source_view(xs, generator)
         row = {"step": step, "lr": lr}
         if method.adapts:
             xt = to_float_images(x_tgt[tgt_sampler.indices(step)]).to(device)  # (B, C, S, S)
             xt, context = method.target_view(xt, teacher, generator)
-            # One pass over source + target so BatchNorm sees both domains: (2B, C, S, S).
-            features, logits, domain_logits = model(torch.cat([xs, xt]), lam)
+            features, logits, domain_logits = method.forward(model, xs, xt, lam)  # (2B, F), (2B, K), (2B,)
             n = len(xs)
             loss_cls = F.cross_entropy(logits[:n], ys)
             domain_target = torch.cat([torch.zeros(n), torch.ones(len(xt))]).to(device)

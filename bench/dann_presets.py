@@ -44,7 +44,7 @@ def main() -> None:
             names = replace(cfg.pairs[pair], invert_source=invert, class_balance=balance)
             trial = params.model_copy(update={"dann": cfg.model_copy(update={"pairs": {pair: names}})})
             data = load_pair(trial, pair, args.prepared)
-            _, curves = train_mode("dann_st", cfg, data, device, params.seed, class_balance=balance)
+            _, curves, _ = train_mode("dann_st", cfg, data, device, params.seed, class_balance=balance)
             scored = curves.dropna(subset=["val_accuracy"])
             best = scored["val_accuracy"].idxmax()
             scores[invert, balance] = (float(scored["val_accuracy"][best]), int(scored["step"][best]), len(data.target_val.labels))

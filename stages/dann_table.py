@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from genadapt.cli import run_stage
-from genadapt.dann_table import accuracy_table, markdown_table
+from genadapt.dann_table import accuracy_table, markdown_table, selection_markdown
 from genadapt.outputs import atomic_file, output_path, write_json
 from genadapt.params import PIXEL_MODES, load_params
 from genadapt.tracking import log_summary_run
@@ -23,7 +23,7 @@ def main() -> None:
     table = accuracy_table([args.metrics_dir / f"{pair}.json" for pair in params.dann.pairs], tuple(params.dann.modes),
                            [args.pixel_dir / f"{pair}.json" for pair in params.dann.pixel_pairs], pixel)
     write_json(args.out, table)
-    text = markdown_table(table, modes)
+    text = markdown_table(table, modes) + "\nTarget test accuracy by how the weights were chosen:\n\n" + selection_markdown(table, modes)
     with atomic_file(args.markdown) as tmp:
         tmp.write_text(text)
     flat = {f"{pair}.{mode}": row[mode] for pair, row in table.items() for mode in modes if mode in row}

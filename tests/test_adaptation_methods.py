@@ -64,6 +64,6 @@ def test_a_new_method_is_one_module_and_the_loop_trains_it(raw_params, tmp_path,
         "METHOD = EntropyMin('entropy_min', adapts=True)\n")
     monkeypatch.setattr(methods, "__path__", [*methods.__path__, str(tmp_path)])
     assert "entropy_min" in method_names()
-    model, curves = train_mode("entropy_min", _tiny_cfg(raw_params), _tiny_pair(), torch.device("cpu"), seed=0)
+    model, curves, _ = train_mode("entropy_min", _tiny_cfg(raw_params), _tiny_pair(), torch.device("cpu"), seed=0)
     assert curves["step"].tolist() == list(range(1, 13)) and np.isfinite(curves["loss_entropy"]).all()
     assert "loss_domain" in curves and not model.training

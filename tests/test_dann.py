@@ -8,7 +8,7 @@ from conftest import InterruptAt
 
 from genadapt.adaptation import get_method
 from genadapt.adaptation.methods.dann_st import class_balance_loss
-from genadapt.dann_table import accuracy_table, markdown_table
+from genadapt.dann_table import accuracy_table, markdown_table, selection_markdown
 from genadapt.models.dann import DANN, DANNConfig, grad_reverse
 from genadapt.params import parse_params
 from genadapt.training.checkpointing import Checkpointer
@@ -69,7 +69,7 @@ def _tiny_cfg(raw_params, **overrides):
 @pytest.mark.parametrize("mode", ["source_only", "dann", "cdan_e", "dann_st", "self_ensembling", "target_only"])
 def test_each_mode_trains_a_few_steps(raw_params, mode):
     cfg = _tiny_cfg(raw_params)
-    model, curves = train_mode(mode, cfg, _tiny_pair(), torch.device("cpu"), seed=0, class_balance=1.0)
+    model, curves, _ = train_mode(mode, cfg, _tiny_pair(), torch.device("cpu"), seed=0, class_balance=1.0)
     assert curves["step"].tolist() == list(range(1, 13))
     assert ("loss_domain" in curves) == (mode in ("dann", "cdan_e", "dann_st", "self_ensembling"))
     assert ("confident_fraction" in curves) == ("loss_class_balance" in curves) == (mode in ("dann_st", "self_ensembling"))
@@ -82,14 +82,48 @@ def test_the_weights_kept_are_the_best_on_validation(raw_params, mode):
     """Scored every val_every steps and at the last; the model returned scores the curve's maximum
     on the validation split, and with val_every 0 it is the last step's."""
     data, cpu = _tiny_pair(), torch.device("cpu")
-    model, curves = train_mode(mode, _tiny_cfg(raw_params, val_every=5), data, cpu, seed=0, class_balance=1.0)
+    model, curves, _ = train_mode(mode, _tiny_cfg(raw_params, val_every=5), data, cpu, seed=0, class_balance=1.0)
     scored = curves.dropna(subset=["val_accuracy"])
     assert scored["step"].tolist() == [5, 10, 12]
     assert accuracy(model, data.target_val) == scored["val_accuracy"].max()
-    last, curves = train_mode(mode, _tiny_cfg(raw_params, val_every=0), data, cpu, seed=0, class_balance=1.0)
+    last, curves, _ = train_mode(mode, _tiny_cfg(raw_params, val_every=0), data, cpu, seed=0, class_balance=1.0)
     assert "val_accuracy" not in curves
     if scored["val_accuracy"].idxmax() != scored.index[-1]:
         assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), last.state_dict().values()))
+
+
+def test_each_selection_rule_keeps_its_own_step_and_the_labelled_one_reads_at_most_val_labels(raw_params, monkeypatch):
+    """(a) the last step, (b) the best information maximisation on unlabelled validation images,
+    (c) the best accuracy on the first val_labels labelled ones: each kept network scores its rule's maximum."""
+    import genadapt.training.dann as loop
+
+    data, cpu = _tiny_pair(), torch.device("cpu")
+    scored_sizes = []
+    real_accuracy = loop.accuracy
+    monkeypatch.setattr(loop, "accuracy", lambda model, domain: scored_sizes.append(len(domain.labels)) or real_accuracy(model, domain))
+    cfg = _tiny_cfg(raw_params, val_every=2, val_labels=25)
+    model, curves, chosen = train_mode("dann_st", cfg, data, cpu, seed=0, class_balance=1.0)
+    assert set(chosen) == set(loop.SELECTIONS) and chosen["labelled"] is model
+    assert set(scored_sizes) == {25}  # never the 40 labels of the whole split
+    scored = curves.dropna(subset=["val_accuracy"])
+    first25 = Domain(data.target_val.images[:25], data.target_val.labels[:25])
+    assert accuracy(chosen["labelled"], first25) == scored["val_accuracy"].max()
+    im = loop.information_maximisation(loop.predicted_probabilities(chosen["unsupervised"], data.target_val.images))
+    assert im == pytest.approx(scored["val_information"].max(), abs=1e-6)
+    last, _, _ = train_mode("dann_st", _tiny_cfg(raw_params, val_every=0), data, cpu, seed=0, class_balance=1.0)
+    for a, b in zip(last.state_dict().values(), chosen["last"].state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_information_maximisation_rewards_confident_balanced_predictions():
+    from genadapt.training.dann import information_maximisation
+
+    k = 10
+    assert information_maximisation(torch.eye(k)) == pytest.approx(np.log(k), abs=1e-5)  # one confident image per class
+    assert information_maximisation(torch.full((k, k), 1 / k)) == pytest.approx(0.0, abs=1e-6)  # uniform
+    collapsed = torch.zeros(k, k)
+    collapsed[:, 3] = 1.0
+    assert information_maximisation(collapsed) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_pixel_st_starts_from_the_pixel_network(raw_params):
@@ -97,10 +131,10 @@ def test_pixel_st_starts_from_the_pixel_network(raw_params):
     weights: at a vanishing learning rate the parameters stay where init put them, while a cold
     start stays at its own random initialisation."""
     data, cpu = _tiny_pair(), torch.device("cpu")
-    pixel, _ = train_mode("source_only", _tiny_cfg(raw_params), data, cpu, seed=0)
+    pixel, _, _ = train_mode("source_only", _tiny_cfg(raw_params), data, cpu, seed=0)
     still = _tiny_cfg(raw_params, lr=1e-12, val_every=0)
-    warm, _ = train_mode("dann_st", still, data, cpu, seed=1, class_balance=1.0, init=pixel)
-    cold, _ = train_mode("dann_st", still, data, cpu, seed=1, class_balance=1.0)
+    warm, _, _ = train_mode("dann_st", still, data, cpu, seed=1, class_balance=1.0, init=pixel)
+    cold, _, _ = train_mode("dann_st", still, data, cpu, seed=1, class_balance=1.0)
     for (name, p), w in zip(pixel.named_parameters(), warm.parameters()):
         assert torch.allclose(p, w, atol=1e-6), name
     assert not all(torch.allclose(p, c, atol=1e-3) for p, c in zip(pixel.parameters(), cold.parameters()))
@@ -120,12 +154,12 @@ def test_pixel_st_runs_log_the_warm_start(raw_params):
 def test_dann_resume_matches_uninterrupted(raw_params, tmp_path, mode):
     cfg = _tiny_cfg(raw_params, st_threshold=0.0, val_every=3)  # every target example pseudo-labelled
     data, cpu = _tiny_pair(), torch.device("cpu")
-    reference, _ = train_mode(mode, cfg, data, cpu, seed=0, class_balance=1.0)
+    reference, _, _ = train_mode(mode, cfg, data, cpu, seed=0, class_balance=1.0)
 
     checkpoint = Checkpointer(tmp_path / f"{mode}.ckpt", "fp", every=5)
     with pytest.raises(KeyboardInterrupt):
         train_mode(mode, cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint, class_balance=1.0)
-    resumed, _ = train_mode(mode, cfg, data, cpu, seed=0, checkpoint=checkpoint, class_balance=1.0)
+    resumed, _, _ = train_mode(mode, cfg, data, cpu, seed=0, checkpoint=checkpoint, class_balance=1.0)
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -142,6 +176,14 @@ def test_accuracy_table_is_written(tmp_path):
     text = markdown_table(table, modes)
     assert "| a-b | 0.500 (0.490) | 0.700 (0.690) | 0.750 (0.740) | 0.900 (0.890) | 100 | 40 | 1 |" in text
     assert "| c-d | 0.200 ± 0.020 (0.190) | 0.300 ± 0.020 (0.290) |" in text  # several seeds: mean ± std
+
+
+def test_the_selection_table_gives_the_three_rules(tmp_path):
+    values = {"dann": 0.7, "dann.std": 0.0, "val.dann": 0.69, "dann.last": 0.6, "dann.last.std": 0.0, "dann.unsupervised": 0.65,
+              "dann.unsupervised.std": 0.0, "target_test_n": 100, "target_val_n": 30, "target_val_unlabelled_n": 40, "seeds": 1}
+    (tmp_path / "a-b.json").write_text(json.dumps(values))
+    table = accuracy_table([tmp_path / "a-b.json"], ("dann",))
+    assert "| a-b | dann | 0.600 | 0.650 | 0.700 | 100 | 40 / 30 | 1 |" in selection_markdown(table, ("dann",))
 
 
 def test_pair_validation(raw_params):

@@ -74,7 +74,7 @@ def test_each_domain_is_normalised_with_its_own_batch_statistics():
 
 
 def test_the_teacher_is_the_model_returned_and_adam_trains_the_student(raw_params):
-    model, curves = train_mode("self_ensembling", _tiny_cfg(raw_params), _tiny_pair(), torch.device("cpu"), seed=0)
+    model, curves, _ = train_mode("self_ensembling", _tiny_cfg(raw_params), _tiny_pair(), torch.device("cpu"), seed=0)
     assert not model.training and (curves["lr"] == SE.lr).all()
     assert (curves["loss_domain"] == 0).all() and np.isfinite(curves["loss_consistency"]).all()
 
@@ -89,8 +89,8 @@ def test_settings_from_params_replace_the_defaults_and_bad_ones_are_named(raw_pa
     raw_params["dann"]["settings"] = {"self_ensembling": {"threshold": 0.0}}
     cfg = _tiny_cfg(raw_params, steps=3, val_every=0)
     assert cfg.settings == {"self_ensembling": {"threshold": 0.0}}
-    _, curves = train_mode("self_ensembling", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
-    _, default = train_mode("self_ensembling", _tiny_cfg(raw_params, steps=3, val_every=0, settings={}), _tiny_pair(),
+    _, curves, _ = train_mode("self_ensembling", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
+    _, default, _ = train_mode("self_ensembling", _tiny_cfg(raw_params, steps=3, val_every=0, settings={}), _tiny_pair(),
                             torch.device("cpu"), seed=0)
     assert curves["confident_fraction"].sum() > default["confident_fraction"].sum()  # every teacher label passes 0
     raw_params["dann"]["settings"] = {"mean_teacher": {}}

@@ -30,7 +30,7 @@ from genadapt.params import PIXEL_MODES, DANNParams, Params, flatten
 from genadapt.runtime import resolve_device
 from genadapt.tracking import MetricBuffer, ModelRun, log_data_inputs, resume_or_start_run, start_model_run
 from genadapt.training.checkpointing import Checkpointer, fingerprint
-from genadapt.training.dann import Domain, PairData, accuracy, features_and_predictions, train_mode
+from genadapt.training.dann import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
 from genadapt.weights import load_config, load_weights, save_weights
 
 TSNE_MODES = ("source_only", "dann", "pixel_st")  # the before/after view of alignment
@@ -125,10 +125,10 @@ def _weights_digest(model: DANN) -> str:
 
 
 def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, checkpoint_dir: Path,
-                    inputs: dict[str, Path], init: DANN | None = None) -> tuple[DANN, str, int]:
+                    inputs: dict[str, Path], init: DANN | None = None) -> tuple[dict[str, DANN], str, dict[str, int]]:
     """Train one mode with one seed (from ``init``'s weights when given), or reuse it when an
     interrupted stage run had already finished it.
-    Returns the model, its MLflow run id and the step whose weights were kept (best on validation)."""
+    Returns the network of each selection rule (SELECTIONS), its MLflow run id and the step each rule kept."""
     cfg = mode_config(params, pair, mode)
     run_params = _run_params(params, pair, mode, seed)
     # The images' content, not only their shapes: a retrained translator or re-prepared data gives
@@ -140,30 +140,34 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
     done_file = checkpoint_dir / f"{stem}.done.json"
     if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
         done = json.loads(done_file.read_text())
-        model = DANN(DANNConfig(**load_config(checkpoint_dir, stem)))
-        return load_weights(model, checkpoint_dir, stem).to(device).eval(), done["run_id"], done["best_step"]
+        chosen = {rule: load_weights(DANN(DANNConfig(**load_config(checkpoint_dir, f"{stem}.{rule}"))), checkpoint_dir,
+                                     f"{stem}.{rule}").to(device).eval() for rule in SELECTIONS}
+        return chosen, done["run_id"], done["steps"]
     checkpoint = Checkpointer(checkpoint_dir / f"{stem}.ckpt", fp, cfg.checkpoint_every)
     run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
         params, "dann", run_params, run_name=f"dann {pair} {mode} seed {seed}", tags={"dann.pair": pair, "dann.mode": mode}))
     with run.failing_on_error():
         log_data_inputs(run, inputs)
         method = PIXEL_MODES[mode].method if mode in PIXEL_MODES else mode
-        model, curves = train_mode(method, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
-                                   checkpoint.with_extra(run_id=run.run_id), class_balance(params, pair, mode), init)
+        _, curves, chosen = train_mode(method, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
+                                       checkpoint.with_extra(run_id=run.run_id), class_balance(params, pair, mode), init)
         columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
         run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
-        best_step = cfg.steps
+        steps = dict.fromkeys(SELECTIONS, cfg.steps)
         if "val_accuracy" in curves:
             scored = curves.dropna(subset=["val_accuracy"])
-            best_step = int(scored["step"][scored["val_accuracy"].idxmax()])  # the first best, as training kept
-            run.log_figure(learning_curves(scored, ["val_accuracy"], f"{mode} on {pair}: target validation accuracy "
-                                           f"(weights of step {best_step} kept)"), f"curves/{mode}_val.png")
-        run.log_metrics({"best_step": best_step})
-        save_weights(model, model.cfg.to_dict(), checkpoint_dir, stem)
+            for rule, column in (("labelled", "val_accuracy"), ("unsupervised", "val_information")):
+                steps[rule] = int(scored["step"][scored[column].idxmax()])  # the first best, as training kept
+            run.log_figure(learning_curves(scored, ["val_accuracy", "val_information"],
+                                           f"{mode} on {pair}: target validation (steps {steps['labelled']} / "
+                                           f"{steps['unsupervised']} kept)"), f"curves/{mode}_val.png")
+        run.log_metrics({"best_step": steps["labelled"], "unsupervised_step": steps["unsupervised"]})
+        for rule, model in chosen.items():
+            save_weights(model, model.cfg.to_dict(), checkpoint_dir, f"{stem}.{rule}")
         # atomic: a half-written marker never counts
-        write_json(done_file, {"fingerprint": fp, "run_id": run.run_id, "best_step": best_step})
+        write_json(done_file, {"fingerprint": fp, "run_id": run.run_id, "steps": steps})
         checkpoint.remove()
-    return model, run.run_id, best_step
+    return chosen, run.run_id, steps
 
 
 def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path, metrics_file: Path,
@@ -182,29 +186,38 @@ def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path,
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     seeds = [params.seed + i for i in range(cfg.seeds)]
     stems = {(mode, seed): model_name(mode, i, seed) for mode in modes for i, seed in enumerate(seeds)}
-    val_results, run_ids, models, best_steps = {}, {}, {}, {}
+    val_results, run_ids, chosen, steps = {}, {}, {}, {}
     inputs = {"source": prepared_root / names.source, "target": prepared_root / names.target}
+    val_labelled = Domain(data.target_val.images[:cfg.val_labels], data.target_val.labels[:cfg.val_labels])
     for (mode, seed), stem in stems.items():  # mode by mode: pixel's models exist before pixel_st's start
         start_from = PIXEL_MODES[mode].warm_start_from if mode in PIXEL_MODES else None
-        init = models[stems[start_from, seed]] if start_from and params.dann.pixel_pairs[pair].warm_start else None
-        models[stem], run_ids[stem], best_steps[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device,
-                                                                        checkpoint_dir, inputs, init)
-        val_results[stem] = accuracy(models[stem], data.target_val)
+        init = chosen[stems[start_from, seed]]["labelled"] if start_from and params.dann.pixel_pairs[pair].warm_start else None
+        chosen[stem], run_ids[stem], steps[stem] = _train_or_reuse(params, pair, mode, seed, stem, data, device,
+                                                                   checkpoint_dir, inputs, init)
+        val_results[stem] = accuracy(chosen[stem]["labelled"], val_labelled)
+    models = {stem: by_rule["labelled"] for stem, by_rule in chosen.items()}  # saved, plotted, the table's headline
     # Every mode is trained and every choice made: now the test splits are read, once.
     source_test = load_domain(params, pair, prepared_root, "source", "test")
     target_test = load_domain(params, pair, prepared_root, "target", "test")
-    results = {stem: accuracy(model, target_test) for stem, model in models.items()}
+    results = {(stem, rule): accuracy(model, target_test) for stem, by_rule in chosen.items() for rule, model in by_rule.items()}
     for stem in stems.values():
-        ModelRun(run_ids[stem]).log_metrics({"target_test_accuracy": results[stem], "target_val_accuracy": val_results[stem]})
-    metrics = {"target_test_n": len(target_test.labels), "target_val_n": len(data.target_val.labels), "seeds": len(seeds),
+        ModelRun(run_ids[stem]).log_metrics({"target_test_accuracy": results[stem, "labelled"],
+                                             "target_test_accuracy_last": results[stem, "last"],
+                                             "target_test_accuracy_unsupervised": results[stem, "unsupervised"],
+                                             "target_val_accuracy": val_results[stem]})
+    metrics = {"target_test_n": len(target_test.labels), "target_val_n": len(val_labelled.labels),
+               "target_val_unlabelled_n": len(data.target_val.labels), "seeds": len(seeds),
                "source": names.source, "target": names.target}
-    metrics |= {f"best_step.{stem}": step for stem, step in best_steps.items()}  # chosen on validation
+    metrics |= {f"best_step.{stem}": step["labelled"] for stem, step in steps.items()}  # chosen on labelled validation
+    metrics |= {f"unsupervised_step.{stem}": step["unsupervised"] for stem, step in steps.items()}
     for mode in modes:  # mean (and std) over the seeds; each seed's figure too when there are several
         mode_stems = [stems[mode, seed] for seed in seeds]
-        metrics[mode], metrics[f"{mode}.std"] = mean_std([results[s] for s in mode_stems])
+        metrics[mode], metrics[f"{mode}.std"] = mean_std([results[s, "labelled"] for s in mode_stems])
+        for rule in ("last", "unsupervised"):
+            metrics[f"{mode}.{rule}"], metrics[f"{mode}.{rule}.std"] = mean_std([results[s, rule] for s in mode_stems])
         metrics[f"val.{mode}"], metrics[f"val.{mode}.std"] = mean_std([val_results[s] for s in mode_stems])
         if len(seeds) > 1:
-            metrics |= {f"{mode}.seed{seed}": results[stems[mode, seed]] for seed in seeds}
+            metrics |= {f"{mode}.seed{seed}": results[stems[mode, seed], "labelled"] for seed in seeds}
 
     rng = np.random.default_rng(params.seed)
     n = min(cfg.tsne_points, len(source_test.labels), len(target_test.labels))

@@ -222,6 +222,9 @@ class DANNParams(Section):
     # Steps between scores on the target's validation split; the best-scoring weights are the ones
     # kept (early stopping on validation), so ``steps`` is a budget, not a choice made on test.
     val_every: count(ge=0) = 100
+    # Labelled target validation images the "labelled" selection scores (the first this many of the
+    # validation split); the "unsupervised" selection reads the whole split without its labels.
+    val_labels: count(ge=1, le=1000) = 1000
     device: Device
     seeds: count(ge=1) = 1  # each mode trained with seeds seed, seed+1, ...: the table gives mean and std over them
     # pair -> the models.cyclegan instance that translates the pair's source into its target's style:

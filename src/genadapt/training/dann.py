@@ -7,10 +7,20 @@ mu_p = mu_0 / (1 + alpha p)^beta and the gradient-reversal weight lambda_p = 2 /
 p in [0, 1] the training progress.
 
 Every method is tested on the target's test split, which no method trains on and no choice sees.
-The target's labelled validation split (carved from its train split, so not in ``target_train``)
-is scored every ``val_every`` steps and the best-scoring weights are kept (early stopping, the
-same rule for every method); it is also what ``class_balance`` and ``invert_source`` are chosen
-by (``bench/dann_presets.py``).
+Every ``val_every`` steps the network tested is scored on the target's validation split (carved
+from its train split, so not in ``target_train``), and three weights are kept, one per selection
+rule (:data:`SELECTIONS`), the same rules for every method:
+
+- ``last``: the last step's weights, no selection at all;
+- ``unsupervised``: the highest information maximisation on the *unlabelled* validation images,
+  IM = H(mean_x p(y|x)) - mean_x H(p(y|x)) (confident predictions spread over the classes; the
+  objective SHOT adapts with, used here only to choose), which needs no target label;
+- ``labelled``: the highest accuracy on the first ``val_labels`` (at most 1000) labelled validation
+  images, early stopping with a semi-supervised budget of labels.
+
+The labelled choice is the model saved and plotted; the stage reports the test accuracy of all three.
+``class_balance`` and ``invert_source`` are chosen on the labelled validation images too
+(``bench/dann_presets.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +59,18 @@ class PairData:
     target_val: Domain  # labelled, carved from the target's train split: reported for choosing settings, never trained on
 
 
+SELECTIONS = ("last", "unsupervised", "labelled")  # (a), (b), (c): how the weights reported are chosen
+
+
+def information_maximisation(probs: torch.Tensor) -> float:
+    """H(mean prediction) - mean H(prediction) of class probabilities (N, K): log K at best (confident
+    and balanced), 0 for uniform predictions or a collapse onto one class."""
+    def entropy(p):
+        return -(p * torch.log(p.clamp_min(1e-12))).sum(-1)
+
+    return float(entropy(probs.mean(0)) - entropy(probs).mean())
+
+
 def grl_lambda(progress_: float, gamma: float) -> float:
     return 2.0 / (1.0 + math.exp(-gamma * progress_)) - 1.0
 
@@ -63,10 +85,11 @@ def train_mode(
     checkpoint: Checkpointer | None = None,
     class_balance: float = 0.0,
     init: DANN | None = None,
-) -> tuple[DANN, pd.DataFrame]:
-    """Train one method (``mode``: a module of genadapt/adaptation/methods/); returns the model (eval
-    mode) and per-step curves, whose ``val_accuracy`` column holds the validation scores: the model
-    returned is the first best-scoring one (the last step's when ``val_every`` is 0). ``class_balance``:
+) -> tuple[DANN, pd.DataFrame, dict[str, DANN]]:
+    """Train one method (``mode``: a module of genadapt/adaptation/methods/); returns the labelled
+    choice (eval mode), per-step curves (``val_accuracy`` and ``val_information`` at the scored
+    steps) and the network of each of :data:`SELECTIONS` (eval mode; the first best-scoring step for
+    the two that score; every one is the last step's when ``val_every`` is 0). ``class_balance``:
     the pair's weight of dann_st's class-balance term."""
     method = get_method(mode, cfg.settings.get(mode))
     torch.manual_seed(seed)
@@ -81,7 +104,9 @@ def train_mode(
     tested = teacher.module if teacher is not None else model  # what is scored, kept and returned
     done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
-    best = extra.get("best", {"accuracy": -1.0, "step": 0, "state": None})  # the weights kept, by validation accuracy
+    # The weights kept by each scoring rule: rule -> {"score", "step", "state"}.
+    best = extra.get("best", {rule: {"score": -math.inf, "step": 0, "state": None} for rule in ("unsupervised", "labelled")})
+    val_labelled = Domain(data.target_val.images[:cfg.val_labels], data.target_val.labels[:cfg.val_labels])
 
     labelled = method.labelled(data)
     x_lab, y_lab = torch.from_numpy(labelled.images), torch.from_numpy(labelled.labels)
@@ -126,10 +151,13 @@ def train_mode(
             teacher.update_parameters(model)
         row.update(loss=loss.item(), loss_class=loss_cls.item())
         if cfg.val_every and len(data.target_val.labels) and (step % cfg.val_every == 0 or step == cfg.steps):
-            row["val_accuracy"] = accuracy(tested.eval(), data.target_val)
+            tested.eval()
+            row["val_accuracy"] = accuracy(tested, val_labelled)
+            row["val_information"] = information_maximisation(predicted_probabilities(tested, data.target_val.images))
             tested.train()
-            if row["val_accuracy"] > best["accuracy"]:  # ties keep the earlier step
-                best = {"accuracy": row["val_accuracy"], "step": step, "state": copy.deepcopy(tested.state_dict())}
+            for rule, score in (("labelled", row["val_accuracy"]), ("unsupervised", row["val_information"])):
+                if score > best[rule]["score"]:  # ties keep the earlier step
+                    best[rule] = {"score": score, "step": step, "state": copy.deepcopy(tested.state_dict())}
         rows.append(row)
         bar.log(loss=row["loss"])
         if metrics is not None:
@@ -138,9 +166,12 @@ def train_mode(
             checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best})
     if metrics is not None:
         metrics.flush()
-    if best["state"] is not None:
-        tested.load_state_dict(best["state"])
-    return tested.eval(), pd.DataFrame(rows)
+    chosen = {"last": copy.deepcopy(tested).eval()}
+    for rule in ("unsupervised", "labelled"):
+        chosen[rule] = copy.deepcopy(tested).eval()
+        if best[rule]["state"] is not None:
+            chosen[rule].load_state_dict(best[rule]["state"])
+    return chosen["labelled"], pd.DataFrame(rows), chosen
 
 
 @torch.no_grad()
@@ -153,6 +184,15 @@ def features_and_predictions(model: DANN, images: np.ndarray, batch_size: int = 
         feats.append(f.cpu())
         preds.append(logits.argmax(1).cpu())
     return torch.cat(feats).numpy(), torch.cat(preds).numpy()
+
+
+@torch.no_grad()
+def predicted_probabilities(model: DANN, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
+    """Class probabilities (N, K) of images (N, S, S, C) uint8."""
+    device = next(model.parameters()).device
+    probs = [F.softmax(model(to_float_images(torch.from_numpy(images[start:start + batch_size])).to(device))[1], dim=1).cpu()
+             for start in range(0, len(images), batch_size)]
+    return torch.cat(probs)
 
 
 def accuracy(model: DANN, domain: Domain) -> float:

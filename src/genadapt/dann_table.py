@@ -8,7 +8,6 @@ from pathlib import Path
 
 from genadapt.errors import PipelineError
 
-
 SELECTION_KEYS = ("last", "unsupervised")  # beside the labelled choice, the mode's own key
 
 

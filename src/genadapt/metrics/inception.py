@@ -22,10 +22,6 @@ from unittest import mock
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pytorch_fid import inception as fid_inception
-from torch_fidelity.metric_isc import isc_features_to_metric
-from torch_fidelity.metric_kid import kid_features_to_metric
-from torch_fidelity.metric_prc import prc_features_to_metric
 
 from genadapt.errors import PipelineError
 from genadapt.metrics.frechet import frechet_distance
@@ -90,6 +86,10 @@ def load_torchscript(path) -> torch.jit.ScriptModule:
 
 def pool_network() -> torch.nn.Module:
     """pytorch-fid's FID Inception structure without weights and without the logits head."""
+    # Imported here, as torch-fidelity's below: both import torchvision (~2 s), which a train or
+    # generate stage importing this module for its names should not pay.
+    from pytorch_fid import inception as fid_inception
+
     with mock.patch.object(fid_inception, "load_state_dict_from_url", lambda *args, **kwargs: None), \
             mock.patch.object(fid_inception.torchvision.models.Inception3, "load_state_dict", lambda *a, **k: None):
         net = fid_inception.fid_inception_v3()
@@ -169,6 +169,9 @@ def inception_metrics(gen_pool: np.ndarray, gen_logits: np.ndarray | None, real_
     pool features; the Inception Score too when ``gen_logits`` is given (``is_available`` says which).
     KID is the mean (and std) over torch-fidelity's 100 random subsets of ``kid_subset_size`` per set,
     drawn with its fixed seed: a subset as large as the set would make every subset equal (std 0)."""
+    from torch_fidelity.metric_isc import isc_features_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
     fid = frechet_distance(gen_pool, real_pool)
     subset = min(kid_subset_size, len(gen_pool), len(real_pool))
     kid = kid_features_to_metric(torch.from_numpy(gen_pool), torch.from_numpy(real_pool), kid_subset_size=subset, verbose=False)
@@ -192,6 +195,8 @@ def precision_recall(generated: np.ndarray, real: np.ndarray) -> dict[str, float
     k-NN manifolds: precision = share of generated samples inside the real manifold (realism),
     recall = share of real samples inside the generated one (coverage). torch-fidelity takes the
     generated set first (``prc_features_to_metric(features_1=generated, features_2=real)``)."""
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
     prc = prc_features_to_metric(torch.from_numpy(generated).float(), torch.from_numpy(real).float(), verbose=False)
     return {"precision": float(prc["precision"]), "recall": float(prc["recall"])}
 

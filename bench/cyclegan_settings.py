@@ -19,8 +19,9 @@ import time
 
 from genadapt.evaluator import Evaluator
 from genadapt.families import instance_paths
-from genadapt.families.cyclegan.family import EvaluatorInput, _images, _instance
 from genadapt.families.cyclegan.params import CycleGANParams
+from genadapt.families.cyclegan.stored import instance, split_images
+from genadapt.families.cyclegan.train import EvaluatorInput
 from genadapt.families.cyclegan.training import Translators, UnpairedData, train_cyclegan, translate
 from genadapt.metrics.diversity import diversity_ratio
 from genadapt.metrics.frechet import frechet_distance
@@ -30,8 +31,8 @@ from genadapt.runtime import resolve_device
 
 def trial(cfg: CycleGANParams, paths, evaluator_a: Evaluator, evaluator_b: Evaluator, seed: int, device) -> dict:
     """Train one setting; its kept step, the stage's score there and both diversity ratios."""
-    data = UnpairedData(_images(cfg, paths.data, "train"), _images(cfg, paths.data_b, "train"))
-    val_a, val_b = _images(cfg, paths.data, "val"), _images(cfg, paths.data_b, "val")
+    data = UnpairedData(split_images(cfg, paths.data, "train"), split_images(cfg, paths.data_b, "train"))
+    val_a, val_b = split_images(cfg, paths.data, "val"), split_images(cfg, paths.data_b, "val")
     real_a, real_b = evaluator_a.features(val_a), evaluator_b.features(val_b)  # (N_val, D) each
     n, diversity = cfg.eval_samples, {}
 
@@ -56,7 +57,7 @@ def main() -> None:
     parser.add_argument("settings", nargs="+", help="JSON objects of overrides, e.g. '{\"lr\": 1e-3}'")
     args = parser.parse_args()
     params, _ = load_params_for_model(args.instance)
-    base = _instance(params, args.instance)
+    base = instance(params, args.instance)
     paths = instance_paths("cyclegan", args.instance, base.source, base.target)
     device = resolve_device(base.device)
     evaluator_a, evaluator_b = Evaluator(paths.evaluator, device), Evaluator(paths.evaluator_b, device)

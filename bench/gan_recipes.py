@@ -29,9 +29,9 @@ import numpy as np
 import torch
 
 from genadapt.data.prepared import load_split
-from genadapt.families.gan.family import load_gan_data
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.latent import generate_images, sample_latent
+from genadapt.families.gan.train import load_gan_data
 from genadapt.families.gan.training import train_gan
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception import InceptionFeatures, inception_metrics

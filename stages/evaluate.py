@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from genadapt.cli import run_stage
-from genadapt.families import StagePaths, load_family
+from genadapt.families import StagePaths, load_verb
 from genadapt.outputs import output_path
 from genadapt.params import load_params_for_model
 
@@ -25,7 +25,7 @@ def main() -> None:
     params, family = load_params_for_model(args.model)
     paths = StagePaths(data=args.data, model=args.model_dir, out=args.out, generated=args.generated, evaluator=args.evaluator,
                        reference=args.reference, data_b=args.data_b, evaluator_b=args.evaluator_b, reference_b=args.reference_b)
-    print(json.dumps({args.model: load_family(family).evaluate(params, args.model, paths)}))
+    print(json.dumps({args.model: load_verb(family, "evaluate")(params, args.model, paths)}))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from genadapt.cli import run_stage
-from genadapt.families import StagePaths, load_family
+from genadapt.families import StagePaths, load_verb
 from genadapt.outputs import output_path
 from genadapt.params import load_params_for_model
 
@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--data-b", type=Path, help="a translation model's second domain: prepared dataset folder")
     args = parser.parse_args()
     params, family = load_params_for_model(args.model)
-    load_family(family).generate(params, args.model, StagePaths(data=args.data, model=args.model_dir, out=args.out, data_b=args.data_b))
+    load_verb(family, "generate")(params, args.model, StagePaths(data=args.data, model=args.model_dir, out=args.out, data_b=args.data_b))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from genadapt.cli import run_stage, stage_times_folder
-from genadapt.families import load_family
+from genadapt.families import load_verb
 from genadapt.outputs import atomic_dir, output_path
 from genadapt.params import load_params
 from genadapt.report import classifier_section, dann_section, read_stage_times, render_html
@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--out", type=output_path, required=True, help="report folder")
     args = parser.parse_args()
     params = load_params(families=None)
-    sections = [load_family(family).report_section(params, name)
+    sections = [load_verb(family, "report")(params, name)
                 for family, instances in params.models.items() for name in instances]
     sections += [dann_section(params, Path("metrics/dann_table.json"), Path("generated/dann"), Path("generated/dann_pixel")),
                  classifier_section(Path("metrics/classifiers"))]

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from genadapt.cli import run_stage
-from genadapt.families import StagePaths, load_family
+from genadapt.families import StagePaths, load_verb
 from genadapt.outputs import output_path
 from genadapt.params import load_params_for_model
 
@@ -23,7 +23,7 @@ def main() -> None:
     params, family = load_params_for_model(args.model)
     paths = StagePaths(data=args.data, out=args.out, checkpoints=args.checkpoints, evaluator=args.evaluator, curves=args.curves,
                        data_b=args.data_b, evaluator_b=args.evaluator_b)
-    load_family(family).train(params, args.model, paths)
+    load_verb(family, "train")(params, args.model, paths)
 
 
 if __name__ == "__main__":

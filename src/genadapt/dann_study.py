@@ -62,7 +62,7 @@ def load_pair(params: Params, pair: str, prepared_root: Path) -> PairData:
 def translate_source(params: Params, pair: str, prepared_root: Path, translator_dir: Path, device: torch.device) -> Domain:
     """The pair's source train split translated into the target's style by the CycleGAN saved in
     ``translator_dir`` (a models.cyclegan instance of that name), in the pair's common format."""
-    from genadapt.families.cyclegan.family import load_translators
+    from genadapt.families.cyclegan.stored import load_translators
     from genadapt.families.cyclegan.training import translate
 
     names, name = params.dann.pairs[pair], translator_dir.name

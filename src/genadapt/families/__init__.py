@@ -1,10 +1,11 @@
-"""Model families as plug-ins: a registry from a family name to a package implementing :class:`Family`.
+"""Model families as plug-ins: a registry from a family name to its package (params and one module per stage verb).
 
 A family lives in ``genadapt/families/<name>/`` and holds everything specific to it: its params
-(``params.py``: defaults, ranges, cross-checks), networks, training loop, and ``family.py``, the
-entry points the DVC stages call. ``params.yaml`` names instances under ``models.<family>``;
-``dvc.yaml`` runs train/generate/evaluate for each with ``foreach``, and each stage depends on its
-family's folder plus the shared modules it imports, nothing else (tests/test_pipeline_e2e.py proves it).
+(``params.py``: defaults, ranges, cross-checks), networks, training loop, and one module per
+stage verb (``train.py``, ``generate.py``, ``evaluate.py``, ``report.py``; what several verbs
+share in ``stored.py``), the entry points the DVC stages call. ``params.yaml`` names instances under ``models.<family>``;
+``dvc.yaml`` runs train/generate/evaluate for each with ``foreach``, and each stage depends on exactly
+the project files it imports, nothing else (tests/test_pipeline_e2e.py proves it).
 
 Adding a family: a new package here, its name in :data:`FAMILIES`, a ``models.<name>`` entry in
 params.yaml and its foreach block in dvc.yaml (the stages differ in the inputs they take).
@@ -13,6 +14,7 @@ params.yaml and its foreach block in dvc.yaml (the stages differ in the inputs t
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -63,35 +65,27 @@ class FamilyParams(Protocol):
     def cross_check(self, cfg: Any, data: Any) -> str | None: ...  # "<key>: <problem>" or None
 
 
-@runtime_checkable
-class Family(Protocol):
-    """``genadapt.families.<name>.family``: what the stages and the report call."""
-
-    ARTEFACTS: dict[str, tuple[str, ...]]  # stage (train, generate, evaluate) -> files it writes
-
-    def train(self, params: Any, name: str, paths: StagePaths) -> None: ...
-
-    def generate(self, params: Any, name: str, paths: StagePaths) -> None: ...
-
-    def evaluate(self, params: Any, name: str, paths: StagePaths) -> dict: ...
-
-    def report_section(self, params: Any, name: str) -> Any: ...  # a genadapt.report.Section
+VERBS = ("train", "generate", "evaluate", "report")  # a family's stage modules: <family>/<verb>.py
 
 
-def _load(family: str, module: str, protocol: type) -> ModuleType:
+def _load(family: str, module: str) -> ModuleType:
     if family not in FAMILIES:
         raise PipelineError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
-    loaded = importlib.import_module(f"genadapt.families.{family}.{module}")
-    if not isinstance(loaded, protocol):
-        raise TypeError(f"genadapt.families.{family}.{module} does not implement {protocol.__name__}")
-    return loaded
+    return importlib.import_module(f"genadapt.families.{family}.{module}")
 
 
 def family_params(family: str) -> FamilyParams:
-    return _load(family, "params", FamilyParams)
+    loaded = _load(family, "params")
+    if not isinstance(loaded, FamilyParams):
+        raise TypeError(f"genadapt.families.{family}.params does not implement FamilyParams")
+    return loaded
 
 
-def load_family(family: str) -> Family:
-    # Imported on demand: a GAN stage imports neither the VAE's code nor its t-SNE (scikit-learn).
-    return _load(family, "family", Family)
-
+def load_verb(family: str, verb: str) -> Callable[..., Any]:
+    """The entry point a stage calls: ``<family>/<verb>.py``'s function of that name (``report``:
+    ``report_section(params, name) -> Section``; the others take ``(params, name, StagePaths)``).
+    One module per verb, so a stage imports (and DVC reruns it for) its own verb's code only: editing
+    report code never retrains a model."""
+    if verb not in VERBS:
+        raise ValueError(f"verb {verb!r} is not one of {', '.join(VERBS)}")
+    return getattr(_load(family, verb), "report_section" if verb == "report" else verb)

@@ -1,0 +1,27 @@
+"""What the GAN stages share: an instance's validated params and the trained generator on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genadapt.errors import PipelineError
+from genadapt.families.gan.model import GANConfig, Generator
+from genadapt.families.gan.params import GANParams
+from genadapt.params import Params
+from genadapt.weights import load_config, load_weights
+
+GENERATOR = "generator"
+
+
+def instance(params: Params, name: str) -> GANParams:
+    family, cfg = params.instance(name)
+    if family != "gan":
+        raise PipelineError(f"model {name!r} is a {family}, not a GAN")
+    return cfg
+
+
+def load_generator(model_dir: Path, device: torch.device) -> Generator:
+    G = Generator(GANConfig(**load_config(model_dir, GENERATOR)))
+    return load_weights(G, model_dir, GENERATOR).to(device).eval()

@@ -1,0 +1,127 @@
+"""DVC stage train-gan@<name>: train one GAN of the family (genadapt.families.gan: DCGAN and its
+conditioned variants; the kind in ``kinds/`` supplies the loss head).
+
+Every model samples from its best-scoring EMA generator. The cheap quality score used during
+training is ``fd_classifier``: the Frechet distance between generated and real images in the feature
+space of the dataset's evaluator classifier (not FID), against the validation split while training
+(to choose the checkpoint); evaluate reports it against the test split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genadapt.data.prepared import load_split, read_meta
+from genadapt.data.transforms import to_common_format
+from genadapt.distributed import barrier, init_world, local_device, shutdown
+from genadapt.evaluator import Evaluator
+from genadapt.families import StagePaths
+from genadapt.families.gan.kinds import get_kind
+from genadapt.families.gan.latent import generate_images, sample_latent
+from genadapt.families.gan.model import Generator
+from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.stored import GENERATOR, instance
+from genadapt.families.gan.training import GANData, train_gan
+from genadapt.figures import learning_curves
+from genadapt.metrics.frechet import frechet_distance
+from genadapt.outputs import atomic_dir, atomic_file, write_json
+from genadapt.params import Params, flatten
+from genadapt.runtime import bf16_autocast, resolve_device
+from genadapt.tracking import (
+    MetricBuffer,
+    ModelRun,
+    log_data_inputs,
+    resume_or_start_run,
+    start_model_run,
+    write_run_file,
+)
+from genadapt.training.checkpointing import Checkpointer, fingerprint
+from genadapt.weights import save_weights
+
+
+def load_gan_data(cfg: GANParams, data_dir: Path, split: str = "train") -> GANData:
+    """The split at the GAN's size and channels, with the kind's conditions (ACGAN: attribute 0/1 or digit label)."""
+    prepared = load_split(data_dir, split)
+    images = to_common_format(prepared.images, cfg.image_size, cfg.channels)
+    conditions, n_classes = get_kind(cfg.kind).conditions(cfg, prepared)
+    return GANData(images, conditions, n_classes)
+
+
+def train(params: Params, name: str, paths: StagePaths) -> None:
+    """Train one GAN. Under ``torchrun`` every rank trains; rank 0 alone logs, checkpoints and writes outputs."""
+    cfg = instance(params, name)
+    kind = get_kind(cfg.kind)
+    data_dir, evaluator_dir, out_dir, checkpoint_dir = paths.data, paths.evaluator, paths.out, paths.checkpoints
+    meta = read_meta(data_dir)
+    data = load_gan_data(cfg, data_dir)
+    world = init_world(resolve_device(cfg.device))
+    device = local_device(resolve_device(cfg.device), world)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    bf16 = bf16_autocast(device, cfg.amp)  # a checkpoint resumes only in the precision it was trained in
+    checkpoint = Checkpointer(checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta, world.size, bf16]),
+                              cfg.checkpoint_every)
+    if not world.is_main:
+        train_gan(kind, cfg, data, device, params.seed, checkpoint=checkpoint, world=world)
+        barrier(world)
+        shutdown(world)
+        return
+
+    evaluator = Evaluator(evaluator_dir, device)
+    # The best generator is chosen against the validation split; the test split is for evaluate only.
+    val_features = evaluator.features(load_split(data_dir, "val").images)
+    net_cfg = kind.net_config(cfg, data.n_classes)
+    fixed = sample_latent(net_cfg, cfg.eval_samples, torch.Generator().manual_seed(params.seed + 1)).vector
+
+    def quality_score(G: Generator) -> float:
+        was_training = G.training
+        G.eval()
+        score = frechet_distance(evaluator.features(generate_images(G, fixed)), val_features)
+        G.train(was_training)
+        return score
+
+    run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
+        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size,
+                       "bf16_autocast": bf16},
+        tags={"gan.kind": kind.name}))
+    with run.failing_on_error():
+        log_data_inputs(run, {"training": data_dir})
+        try:
+            G, curves, summary = train_gan(kind, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
+                                           checkpoint.with_extra(run_id=run.run_id), quality_score, world)
+            with atomic_dir(out_dir) as tmp:
+                save_weights(G, G.cfg.to_dict(), tmp, GENERATOR)
+                write_json(tmp / "training_summary.json", summary)
+                write_run_file(tmp, run.run_id, name)
+            with atomic_file(paths.curves) as tmp:
+                curves.to_csv(tmp, index=False)
+        finally:
+            barrier(world)
+            shutdown(world)
+        checkpoint.remove()
+        columns = [c for c in kind.loss_columns if c in curves]
+        run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
+        if "val_fd_classifier" in curves:
+            scored = curves.dropna(subset=["val_fd_classifier"])
+            run.log_figure(learning_curves(scored, ["val_fd_classifier"], f"{name}: fd_classifier on the validation split during training"),
+                           "curves/quality.png")
+        run.log_file(paths.curves, "curves")
+        run.log_metrics({k: v for k, v in summary.items() if v is not None})
+        _log_mlflow_model(run, G)
+    run.finish()
+
+
+def _log_mlflow_model(run: ModelRun, G: Generator) -> None:
+    """The generator as an MLflow PyTorch model (``mlflow.pytorch.load_model`` gives it back).
+
+    Saved in the 'pt2' format (a torch.export graph, no pickled code): its input is the latent
+    vector (B, latent_dim) float32, its output images (B, C, S, S) in [-1, 1].
+    """
+    import mlflow
+
+    example = np.zeros((2, G.cfg.latent_dim), np.float32)
+    mlflow.set_tracking_uri(run.client.tracking_uri)
+    with mlflow.start_run(run_id=run.run_id):
+        mlflow.pytorch.log_model(G.cpu().eval(), name="generator", input_example=example, serialization_format="pt2",
+                                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])

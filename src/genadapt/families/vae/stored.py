@@ -1,0 +1,17 @@
+"""What the VAE stages share: the trained model on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genadapt.families.vae.model import VAE, VAEConfig
+from genadapt.weights import load_config, load_weights
+
+WEIGHTS = "vae"  # models/<name>/vae.safetensors + vae.json
+
+
+def load_model(model_dir: Path, device: torch.device) -> VAE:
+    model = VAE(VAEConfig(**load_config(model_dir, WEIGHTS)))
+    return load_weights(model, model_dir, WEIGHTS).to(device).eval()

@@ -17,6 +17,8 @@ import argparse
 import json
 import time
 
+from genadapt.core.params import load_params_for_model, replace
+from genadapt.core.runtime import resolve_device
 from genadapt.evaluator import Evaluator
 from genadapt.families import instance_paths
 from genadapt.families.cyclegan.params import CycleGANParams
@@ -25,8 +27,6 @@ from genadapt.families.cyclegan.train import EvaluatorInput
 from genadapt.families.cyclegan.training import Translators, UnpairedData, train_cyclegan, translate
 from genadapt.metrics.diversity import diversity_ratio
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.params import load_params_for_model, replace
-from genadapt.runtime import resolve_device
 
 
 def trial(cfg: CycleGANParams, paths, evaluator_a: Evaluator, evaluator_b: Evaluator, seed: int, device) -> dict:

@@ -17,9 +17,9 @@ import itertools
 import time
 from pathlib import Path
 
+from genadapt.core.params import load_params, replace
+from genadapt.core.runtime import resolve_device
 from genadapt.dann_study import load_pair
-from genadapt.params import load_params, replace
-from genadapt.runtime import resolve_device
 from genadapt.training.dann import train_mode
 
 CANDIDATES = list(itertools.product((False, True), (0.0, 1.0)))  # (invert_source, class_balance)

@@ -10,9 +10,9 @@ import argparse
 
 import torch
 
+from genadapt.core.params import load_params
 from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
 from genadapt.data.transforms import to_common_format
-from genadapt.params import load_params
 from genadapt.training.classifier import fit_classifier, predict
 
 

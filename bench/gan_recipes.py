@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genadapt.core.params import load_params, validate_instance
 from genadapt.data.prepared import load_split
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.latent import generate_images, sample_latent
@@ -36,7 +37,6 @@ from genadapt.families.gan.training import train_gan
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception import InceptionFeatures, inception_metrics
 from genadapt.metrics.inception_weights import resolve_weights
-from genadapt.params import load_params, validate_instance
 
 POLICY = "color,translation,cutout"
 RECIPES = {"dcgan": {}, "dcgan+diffaugment": {"augment": POLICY}, "sngan+diffaugment": {"kind": "sngan", "augment": POLICY}}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from genadapt.runtime import bf16_native
+from genadapt.core.runtime import bf16_native
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -3,11 +3,11 @@
 import argparse
 from pathlib import Path
 
-from genadapt.cli import run_stage
+from genadapt.core.cli import run_stage
+from genadapt.core.outputs import atomic_file, output_path, write_json
+from genadapt.core.params import PIXEL_MODES, load_params
+from genadapt.core.tracking import log_summary_run
 from genadapt.dann_table import accuracy_table, markdown_table, selection_markdown
-from genadapt.outputs import atomic_file, output_path, write_json
-from genadapt.params import PIXEL_MODES, load_params
-from genadapt.tracking import log_summary_run
 
 
 def main() -> None:

@@ -4,10 +4,10 @@ import argparse
 import json
 from pathlib import Path
 
-from genadapt.cli import run_stage
+from genadapt.core.cli import run_stage
+from genadapt.core.outputs import output_path
+from genadapt.core.params import load_params_for_model
 from genadapt.families import StagePaths, load_verb
-from genadapt.outputs import output_path
-from genadapt.params import load_params_for_model
 
 
 def main() -> None:

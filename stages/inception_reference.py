@@ -4,10 +4,10 @@ import argparse
 import json
 from pathlib import Path
 
-from genadapt.cli import run_stage
+from genadapt.core.cli import run_stage
+from genadapt.core.outputs import output_path
+from genadapt.core.params import load_params
 from genadapt.metrics.inception_reference import write_reference
-from genadapt.outputs import output_path
-from genadapt.params import load_params
 
 
 def main() -> None:

@@ -9,10 +9,10 @@ recomputed exactly when the weights' content changes.
 import argparse
 import json
 
-from genadapt.cli import run_stage
+from genadapt.core.cli import run_stage
+from genadapt.core.outputs import output_path, write_json
+from genadapt.core.params import load_params
 from genadapt.metrics.inception_weights import resolve_weights
-from genadapt.outputs import output_path, write_json
-from genadapt.params import load_params
 
 
 def main() -> None:

@@ -2,12 +2,12 @@
 
 import argparse
 
-from genadapt.cli import run_stage
+from genadapt.core.cli import run_stage
+from genadapt.core.outputs import atomic_dir, output_path
+from genadapt.core.params import DATASETS, load_params
+from genadapt.core.tracking import log_stage_run
 from genadapt.data.prepare import dataset_kind, prepare_dataset
 from genadapt.data.prepared import write_prepared
-from genadapt.outputs import atomic_dir, output_path
-from genadapt.params import DATASETS, load_params
-from genadapt.tracking import log_stage_run
 
 
 def main() -> None:

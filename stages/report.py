@@ -3,10 +3,10 @@
 import argparse
 from pathlib import Path
 
-from genadapt.cli import run_stage, stage_times_folder
+from genadapt.core.cli import run_stage, stage_times_folder
+from genadapt.core.outputs import atomic_dir, output_path
+from genadapt.core.params import load_params
 from genadapt.families import load_verb
-from genadapt.outputs import atomic_dir, output_path
-from genadapt.params import load_params
 from genadapt.report import classifier_section, dann_section, read_stage_times, render_html
 
 

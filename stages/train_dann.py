@@ -5,10 +5,10 @@ import argparse
 import json
 from pathlib import Path
 
-from genadapt.cli import run_stage
+from genadapt.core.cli import run_stage
+from genadapt.core.outputs import output_path
+from genadapt.core.params import load_params
 from genadapt.dann_study import train_pair
-from genadapt.outputs import output_path
-from genadapt.params import load_params
 
 
 def main() -> None:

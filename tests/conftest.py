@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genadapt.params import validate_instance
+from genadapt.core.params import validate_instance
 from genadapt.presets import apply_preset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from test_dann import _tiny_cfg, _tiny_pair
 
 from genadapt.adaptation import get_method, method_names, methods
-from genadapt.errors import PipelineError
-from genadapt.params import ADAPTATION_METHODS
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import ADAPTATION_METHODS
 from genadapt.training.dann import train_mode
 
 

@@ -14,8 +14,8 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from genadapt.errors import PipelineError
-from genadapt.outputs import atomic_dir, write_json
+from genadapt.core.errors import PipelineError
+from genadapt.core.outputs import atomic_dir, write_json
 from genadapt.training.checkpointing import Checkpointer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,9 +24,9 @@ STEPS, EVERY = 200, 50  # VAE steps and checkpoint interval of the killed stage
 
 def _workdir(root: Path) -> Path:
     """A folder with params.yaml (a small VAE, metrics flushed every 5 steps) and prepared faces."""
+    from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
-    from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
     root.mkdir(parents=True)
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -188,7 +188,7 @@ def test_creating_the_experiment_survives_a_worker_that_created_it_first():
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
 
-    from genadapt.tracking import _experiment_id
+    from genadapt.core.tracking import _experiment_id
 
     class RacedClient:
         lookups = 0
@@ -206,7 +206,7 @@ def test_creating_the_experiment_survives_a_worker_that_created_it_first():
 def test_workers_racing_on_a_fresh_store_all_get_the_experiment(tmp_path):
     """Three processes open a store that does not exist yet and create the same experiment at once
     (what `dvc queue start -j N` does on a fresh clone): none fails, all see one experiment."""
-    code = "from genadapt import tracking; print(tracking._experiment_id(tracking._client(), 'raced'))"
+    code = "from genadapt.core import tracking; print(tracking._experiment_id(tracking._client(), 'raced'))"
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'fresh.db'}"}
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(3)]

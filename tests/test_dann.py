@@ -8,9 +8,9 @@ from conftest import InterruptAt
 
 from genadapt.adaptation import get_method
 from genadapt.adaptation.methods.dann_st import class_balance_loss
+from genadapt.core.params import parse_params
 from genadapt.dann_table import accuracy_table, markdown_table, selection_markdown
 from genadapt.models.dann import DANN, DANNConfig, grad_reverse
-from genadapt.params import parse_params
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.dann import Domain, PairData, accuracy, grl_lambda, train_mode
 
@@ -188,7 +188,7 @@ def test_the_selection_table_gives_the_three_rules(tmp_path):
 
 def test_pair_validation(raw_params):
     raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "usps", "channels": 3, "invert_source": False, "class_balance": 1.0}
-    from genadapt.errors import PipelineError
+    from genadapt.core.errors import PipelineError
 
     with pytest.raises(PipelineError, match="dann.pairs.bad: source and target are both 'usps'"):
         parse_params(raw_params)
@@ -200,8 +200,8 @@ def test_pair_validation(raw_params):
 def test_a_pixel_pair_may_set_its_own_class_balance(raw_params):
     """pixel_st takes the pixel pair's class_balance when it sets one, the pair's otherwise; the
     other modes always take the pair's, and each run logs the weight it trained with."""
+    from genadapt.core.errors import PipelineError
     from genadapt.dann_study import _run_params, class_balance
-    from genadapt.errors import PipelineError
 
     raw_params["dann"]["pairs"]["mnist-mnistm"]["class_balance"] = 0.0
     params = parse_params(raw_params)
@@ -220,8 +220,8 @@ def test_a_pixel_pair_may_set_its_own_class_balance(raw_params):
 def test_a_pixel_pair_may_set_its_own_width_steps_and_st_weight(raw_params):
     """The pixel modes train with the pixel pair's width, steps and st_weight when it sets them, dann's
     otherwise; the other modes always with dann's, and each run logs what it trained with."""
+    from genadapt.core.errors import PipelineError
     from genadapt.dann_study import _run_params, mode_config
-    from genadapt.errors import PipelineError
 
     params = parse_params(raw_params)
     assert mode_config(params, "mnist-mnistm", "pixel_st") == params.dann  # unset: dann's
@@ -240,7 +240,7 @@ def test_a_pixel_pair_may_set_its_own_width_steps_and_st_weight(raw_params):
 
 
 def test_pair_needs_its_channel_count(raw_params):
-    from genadapt.errors import PipelineError
+    from genadapt.core.errors import PipelineError
 
     raw_params["dann"]["pairs"]["bad"] = {"source": "usps", "target": "svhn"}
     with pytest.raises(PipelineError, match="missing key 'dann.pairs.bad.channels'"):
@@ -279,10 +279,10 @@ def test_several_seeds_give_mean_and_std_and_a_run_per_seed(raw_params, tmp_path
     training, and reports each seed's accuracy, their mean and std, and the validation accuracy."""
     from mlflow.tracking import MlflowClient
 
+    from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
     from genadapt.dann_study import train_pair
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
-    from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for name in ("mnist", "usps"):

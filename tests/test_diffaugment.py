@@ -87,7 +87,7 @@ def _faces():
 
 
 def test_an_unknown_op_is_refused_by_name(tiny):
-    from genadapt.errors import PipelineError
+    from genadapt.core.errors import PipelineError
 
     with pytest.raises(PipelineError, match=r"models\.gan\.dcgan\.augment: colour is not a DiffAugment op"):
         tiny("dcgan", augment="colour,cutout")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, load_params
 from genadapt.data.prepare import prepare_dataset
 from genadapt.data.prepared import write_prepared
-from genadapt.params import EMBEDDED_ROOT, DatasetParams, load_params
 from genadapt.presets import apply_preset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -82,7 +82,7 @@ def test_gan_resume_reproduces_uninterrupted_weights(tiny, tmp_path):
 
 
 def test_divergence_is_a_clear_error(tiny):
-    from genadapt.errors import PipelineError
+    from genadapt.core.errors import PipelineError
 
     cfg = tiny("dcgan", lr_d=1e30, lr_g=1e30, steps=20, eval_every=0)
     with pytest.raises(PipelineError, match="dcgan: training diverged at step"):

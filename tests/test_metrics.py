@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 from genadapt.metrics import inception_weights
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception import (
@@ -164,10 +164,10 @@ def test_wrong_weights_file_is_a_clear_error(tmp_path):
 def test_reference_stage_paths(tmp_path, raw_params, monkeypatch):
     """off -> recorded unavailable; the installed weights -> features with their identity; evaluate
     refuses reference features made with other weights."""
+    from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, parse_params, replace
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
     from genadapt.metrics.inception_reference import check_same_weights, read_reference, write_reference
-    from genadapt.params import EMBEDDED_ROOT, DatasetParams, parse_params, replace
 
     data = tmp_path / "mnist"
     data.mkdir()

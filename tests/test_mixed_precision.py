@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from genadapt import runtime
+from genadapt.core import runtime
 from genadapt.data.prepared import PreparedSplit
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.training import GANData, train_gan

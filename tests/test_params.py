@@ -1,7 +1,7 @@
 import pytest
 
-from genadapt.errors import PipelineError
-from genadapt.params import load_params, parse_params
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import load_params, parse_params
 
 
 def test_repository_params_are_valid_and_filled_from_the_family_defaults(repo):

@@ -114,7 +114,7 @@ def clone(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def first_repro(clone) -> str:
-    # Every stage process records the project files it imported (genadapt.cli.IMPORT_TRACE).
+    # Every stage process records the project files it imported (genadapt.core.cli.IMPORT_TRACE).
     return _run(["dvc", "repro"], clone, GENADAPT_IMPORT_TRACE=str(clone.parent / "import_trace"))
 
 

@@ -2,12 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.outputs import atomic_dir, write_json
+from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
 from genadapt.data.prepare import prepare_dataset, read_source
 from genadapt.data.prepared import PreparedSplit, carve_validation, load_split, write_prepared
 from genadapt.data.transforms import to_common_format
-from genadapt.errors import PipelineError
-from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
 
 def test_prepare_write_load_roundtrip(tmp_path):

@@ -2,8 +2,8 @@ import shutil
 
 import pytest
 
-from genadapt.errors import PipelineError
-from genadapt.params import load_params
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import load_params
 from genadapt.presets import apply_preset, backup_path, undo
 
 

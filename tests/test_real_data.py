@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import DatasetParams
 from genadapt.data.prepare import prepare_dataset
 from genadapt.data.real.celeba import load_celeba, read_partition
 from genadapt.data.real.digits import load_mnist, load_mnistm, load_svhn, load_usps
 from genadapt.data.real.folder_csv import load_folder_csv
-from genadapt.errors import PipelineError
-from genadapt.params import DatasetParams
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real datasets folder {SHARED} is absent")

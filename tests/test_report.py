@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from genadapt.cli import format_seconds
+from genadapt.core.cli import format_seconds
 from genadapt.report import read_stage_times, render_html
 from genadapt.sections import Headline, Section
 
@@ -61,7 +61,7 @@ def test_the_slowest_stages_panel_reads_the_recorded_times(tmp_path):
 
 def test_a_stage_under_dvc_says_when_it_starts_and_how_long_it_took(tmp_path, repo):
     script = tmp_path / "stage.py"
-    script.write_text("import time\nfrom genadapt.cli import run_stage\nrun_stage(lambda: print('working') or time.sleep(0.3))\n")
+    script.write_text("import time\nfrom genadapt.core.cli import run_stage\nrun_stage(lambda: print('working') or time.sleep(0.3))\n")
     env = {"PYTHONPATH": str(repo / "src"), "DVC_STAGE": "train-x@y", "DVC_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=True)
     lines = out.stderr.splitlines()
@@ -71,7 +71,7 @@ def test_a_stage_under_dvc_says_when_it_starts_and_how_long_it_took(tmp_path, re
     assert record["status"] == "done" and 0.3 <= record["seconds"] < 60 and record["device"] == "cpu"
     assert record["peak_memory_mib"] > 1
     failing = tmp_path / "failing.py"
-    failing.write_text("from genadapt.cli import run_stage\nfrom genadapt.errors import PipelineError\n"
+    failing.write_text("from genadapt.core.cli import run_stage\nfrom genadapt.core.errors import PipelineError\n"
                        "def main():\n    raise PipelineError('bad input')\nrun_stage(main)\n")
     out = subprocess.run([sys.executable, str(failing)], env=env, capture_output=True, text=True)
     assert out.returncode == 2 and "error: bad input" in out.stderr

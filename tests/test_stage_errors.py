@@ -71,9 +71,9 @@ def test_corrupt_weights(workdir):
     (model_dir / "vae.json").write_text('{"image_size": 64, "channels": 3, "latent_dim": 8, "base_channels": 4}')
     (model_dir / "vae.safetensors").write_bytes(b"not a tensor file")
     data = workdir / "data"
+    from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
-    from genadapt.params import EMBEDDED_ROOT, DatasetParams
 
     data.mkdir()
     source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=2, n_test=2)

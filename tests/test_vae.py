@@ -4,8 +4,8 @@ import pytest
 import torch
 from conftest import InterruptAt
 
+from genadapt.core.errors import PipelineError
 from genadapt.data.prepared import PreparedSplit
-from genadapt.errors import PipelineError
 from genadapt.families.vae.model import VAE, VAEConfig, vae_loss
 from genadapt.families.vae.training import kl_weight_at, train_vae
 from genadapt.metrics.reconstruction import reconstruction_mse

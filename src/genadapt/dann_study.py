@@ -18,20 +18,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.outputs import atomic_dir, write_json
+from genadapt.core.params import PIXEL_MODES, DANNParams, Params, flatten
+from genadapt.core.runtime import resolve_device
+from genadapt.core.tracking import MetricBuffer, ModelRun, log_data_inputs, resume_or_start_run, start_model_run
+from genadapt.core.weights import load_config, load_weights, save_weights
 from genadapt.data.prepared import load_split
 from genadapt.data.transforms import to_common_format
-from genadapt.errors import PipelineError
 from genadapt.figures import learning_curves, plt
 from genadapt.metrics.intervals import mean_std
 from genadapt.metrics.tsne import tsne_2d, tsne_figure
 from genadapt.models.dann import DANN, DANNConfig
-from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import PIXEL_MODES, DANNParams, Params, flatten
-from genadapt.runtime import resolve_device
-from genadapt.tracking import MetricBuffer, ModelRun, log_data_inputs, resume_or_start_run, start_model_run
 from genadapt.training.checkpointing import Checkpointer, fingerprint
 from genadapt.training.dann import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
-from genadapt.weights import load_config, load_weights, save_weights
 
 TSNE_MODES = ("source_only", "dann", "pixel_st")  # the before/after view of alignment
 PIXEL_OVERRIDES = ("width", "steps", "st_weight")  # dann settings a pixel pair may set for its own modes

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 SELECTION_KEYS = ("last", "unsupervised")  # beside the labelled choice, the mode's own key
 

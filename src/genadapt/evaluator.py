@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.outputs import atomic_dir, write_json
+from genadapt.core.params import Params
+from genadapt.core.runtime import bf16_autocast, resolve_device
+from genadapt.core.weights import load_weights, save_weights
 from genadapt.data.prepared import PreparedSplit, load_split, read_meta
 from genadapt.data.transforms import to_common_format
-from genadapt.errors import PipelineError
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
-from genadapt.outputs import atomic_dir, write_json
-from genadapt.params import Params
-from genadapt.runtime import bf16_autocast, resolve_device
 from genadapt.training.classifier import fit_classifier, predict
-from genadapt.weights import load_weights, save_weights
 
 NAME = "classifier"
 
@@ -101,7 +101,7 @@ class Evaluator:
     @torch.no_grad()
     def features(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Penultimate features (N, F) for Frechet distances in this classifier's feature space."""
-        from genadapt.runtime import to_float_images
+        from genadapt.core.runtime import to_float_images
 
         x = self._prepare(images)
         device = next(self.model.parameters()).device

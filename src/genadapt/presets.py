@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from genadapt.errors import PipelineError
-from genadapt.params import parse_params
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import parse_params
 
 REPLACED_WHOLE = {"dann.pairs", "dann.pixel_pairs"}  # user-named entries: a preset gives the complete mapping
 EVERY_INSTANCE = "*"

@@ -7,10 +7,10 @@ import html
 import json
 from pathlib import Path
 
-from genadapt.cli import format_seconds
+from genadapt.core.cli import format_seconds
+from genadapt.core.params import PIXEL_MODES, Params, flatten
 from genadapt.dann_table import cell
 from genadapt.metrics.intervals import wilson_interval
-from genadapt.params import PIXEL_MODES, Params, flatten
 from genadapt.sections import Headline, Section, png_of_figure
 
 

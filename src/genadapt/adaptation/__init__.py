@@ -13,7 +13,7 @@ import pkgutil
 
 from genadapt.adaptation import methods
 from genadapt.adaptation.method import Method
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 
 def method_names() -> tuple[str, ...]:

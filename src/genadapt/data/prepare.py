@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import DATASETS, DIGIT_DATASETS, FACE_DATASETS, DatasetParams
 from genadapt.data.embedded.digits import make_digit_domain
 from genadapt.data.embedded.faces import make_faces
 from genadapt.data.prepared import SOURCE_SPLITS, PreparedSplit, carve_validation
 from genadapt.data.real.celeba import load_celeba
 from genadapt.data.real.digits import load_mnist, load_mnistm, load_svhn, load_usps
 from genadapt.data.real.folder_csv import load_folder_csv
-from genadapt.errors import PipelineError
-from genadapt.params import DATASETS, DIGIT_DATASETS, FACE_DATASETS, DatasetParams
 
 FACE_SIZE = 64  # faces are prepared as 64x64 RGB, whatever the source
 _DIGIT_LOADERS = {"mnist": load_mnist, "usps": load_usps, "mnistm": load_mnistm, "svhn": load_svhn}

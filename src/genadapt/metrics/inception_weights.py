@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 PYTORCH_FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
 PYTORCH_FID_SHA256_PREFIX = "6726825d"  # the hash torch.hub checks, from the file name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genadapt.runtime import progress, to_float_images
+from genadapt.core.runtime import progress, to_float_images
 
 
 @torch.no_grad()

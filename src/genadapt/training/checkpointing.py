@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genadapt.outputs import atomic_file, remove_stale_temporaries
+from genadapt.core.outputs import atomic_file, remove_stale_temporaries
 
 
 def fingerprint(obj) -> str:

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genadapt.core.errors import PipelineError
 from genadapt.data.image_files import check_label_count, read_images
 from genadapt.data.prepared import SOURCE_SPLITS, PreparedSplit
-from genadapt.errors import PipelineError
 
 
 def _split(images: np.ndarray, labels: np.ndarray, limit: int, source: Path) -> PreparedSplit:

@@ -25,6 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from genadapt.core.outputs import write_json
+from genadapt.core.params import DIGIT_DATASETS, Params
+from genadapt.core.runtime import resolve_device
+from genadapt.core.tracking import model_run
 from genadapt.data.image_files import read_images
 from genadapt.data.prepared import load_split
 from genadapt.data.transforms import to_common_format
@@ -37,10 +41,6 @@ from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception import inception_metrics
 from genadapt.metrics.inception_reference import check_same_weights, feature_extractor, read_reference, resolve_inception
 from genadapt.metrics.intervals import accuracy_with_interval
-from genadapt.outputs import write_json
-from genadapt.params import DIGIT_DATASETS, Params
-from genadapt.runtime import resolve_device
-from genadapt.tracking import model_run
 
 
 def _read_translations(folder: Path, n: int, channels: int) -> np.ndarray:

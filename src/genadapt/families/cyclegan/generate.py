@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from genadapt.core.outputs import atomic_dir
+from genadapt.core.params import Params
+from genadapt.core.runtime import resolve_device
+from genadapt.core.tracking import model_run
 from genadapt.families import StagePaths
 from genadapt.families.cyclegan.stored import direction_ends, instance, load_translators, translation_inputs
 from genadapt.families.cyclegan.training import translate
 from genadapt.figures import save_grid, uint8_batch
-from genadapt.outputs import atomic_dir
-from genadapt.params import Params
-from genadapt.runtime import resolve_device
-from genadapt.tracking import model_run
 
 
 def generate(params: Params, name: str, paths: StagePaths) -> None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from genadapt.params import Dataset, Device, Flag, Section, count, real
+from genadapt.core.params import Dataset, Device, Flag, Section, count, real
 
 
 class CycleGANParams(Section):
@@ -61,7 +61,7 @@ def validate(raw: dict) -> CycleGANParams:
 
 
 def cross_check(cfg: CycleGANParams, data) -> str | None:
-    from genadapt.params import DIGIT_DATASETS
+    from genadapt.core.params import DIGIT_DATASETS
 
     kinds = {name in DIGIT_DATASETS for name in (cfg.source, cfg.target)}
     if len(kinds) > 1:

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import torch
 
+from genadapt.core.params import Params, flatten
 from genadapt.families import instance_paths
 from genadapt.families.cyclegan.params import CycleGANParams
 from genadapt.families.cyclegan.stored import LOSS_COLUMNS, instance, load_translators
 from genadapt.figures import learning_curves
-from genadapt.params import Params, flatten
 from genadapt.sections import Headline, Section, png_of_figure
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 
+from genadapt.core.outputs import atomic_dir, atomic_file, write_json
+from genadapt.core.params import Params, flatten
+from genadapt.core.runtime import bf16_autocast, resolve_device
+from genadapt.core.tracking import MetricBuffer, log_data_inputs, resume_or_start_run, start_model_run, write_run_file
+from genadapt.core.weights import save_weights
 from genadapt.data.prepared import read_meta
 from genadapt.evaluator import Evaluator
 from genadapt.families import StagePaths
@@ -12,12 +17,7 @@ from genadapt.families.cyclegan.stored import DIRECTIONS, LOSS_COLUMNS, instance
 from genadapt.families.cyclegan.training import Translators, UnpairedData, train_cyclegan, translate
 from genadapt.figures import learning_curves
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.outputs import atomic_dir, atomic_file, write_json
-from genadapt.params import Params, flatten
-from genadapt.runtime import bf16_autocast, resolve_device
-from genadapt.tracking import MetricBuffer, log_data_inputs, resume_or_start_run, start_model_run, write_run_file
 from genadapt.training.checkpointing import Checkpointer, fingerprint
-from genadapt.weights import save_weights
 
 
 class EvaluatorInput(nn.Module):

@@ -6,6 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from genadapt.core.outputs import write_json
+from genadapt.core.params import Params
+from genadapt.core.runtime import resolve_device
+from genadapt.core.tracking import (
+    model_run,
+)
 from genadapt.data.image_files import read_images
 from genadapt.data.prepared import load_split
 from genadapt.evaluator import Evaluator
@@ -15,12 +21,6 @@ from genadapt.families.gan.stored import instance
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.metrics.inception import inception_metrics
 from genadapt.metrics.inception_reference import check_same_weights, feature_extractor, read_reference, resolve_inception
-from genadapt.outputs import write_json
-from genadapt.params import Params
-from genadapt.runtime import resolve_device
-from genadapt.tracking import (
-    model_run,
-)
 
 
 def evaluate(params: Params, name: str, paths: StagePaths) -> dict:

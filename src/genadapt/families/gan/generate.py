@@ -9,17 +9,17 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from genadapt.core.outputs import atomic_dir
+from genadapt.core.params import Params
+from genadapt.core.runtime import resolve_device
+from genadapt.core.tracking import (
+    model_run,
+)
 from genadapt.families import StagePaths
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.latent import generate_images, sample_latent
 from genadapt.families.gan.stored import instance, load_generator
 from genadapt.figures import save_grid, uint8_batch
-from genadapt.outputs import atomic_dir
-from genadapt.params import Params
-from genadapt.runtime import resolve_device
-from genadapt.tracking import (
-    model_run,
-)
 
 
 def _save_pngs(images: np.ndarray, folder: Path) -> list[str]:

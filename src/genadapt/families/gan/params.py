@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from genadapt.params import Dataset, Device, Flag, Probability, Section, Text, count, real
+from genadapt.core.params import Dataset, Device, Flag, Probability, Section, Text, count, real
 
 DIFFAUGMENT_OPS = ("color", "translation", "cutout")  # genadapt/families/gan/diffaugment.py implements each
 

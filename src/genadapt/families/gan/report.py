@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from genadapt.core.params import Params, flatten
 from genadapt.families import instance_paths
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.params import GANParams
 from genadapt.families.gan.stored import instance, load_generator
 from genadapt.figures import learning_curves
-from genadapt.params import Params, flatten
 from genadapt.sections import Headline, Section, png_of_figure
 
 # The course reports' figures for the same task (real data, full size, GPU), shown beside ours.

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import torch
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import Params
+from genadapt.core.weights import load_config, load_weights
 from genadapt.families.gan.model import GANConfig, Generator
 from genadapt.families.gan.params import GANParams
-from genadapt.params import Params
-from genadapt.weights import load_config, load_weights
 
 GENERATOR = "generator"
 

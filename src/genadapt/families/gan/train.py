@@ -13,6 +13,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genadapt.core.outputs import atomic_dir, atomic_file, write_json
+from genadapt.core.params import Params, flatten
+from genadapt.core.runtime import bf16_autocast, resolve_device
+from genadapt.core.tracking import (
+    MetricBuffer,
+    ModelRun,
+    log_data_inputs,
+    resume_or_start_run,
+    start_model_run,
+    write_run_file,
+)
+from genadapt.core.weights import save_weights
 from genadapt.data.prepared import load_split, read_meta
 from genadapt.data.transforms import to_common_format
 from genadapt.distributed import barrier, init_world, local_device, shutdown
@@ -26,19 +38,7 @@ from genadapt.families.gan.stored import GENERATOR, instance
 from genadapt.families.gan.training import GANData, train_gan
 from genadapt.figures import learning_curves
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.outputs import atomic_dir, atomic_file, write_json
-from genadapt.params import Params, flatten
-from genadapt.runtime import bf16_autocast, resolve_device
-from genadapt.tracking import (
-    MetricBuffer,
-    ModelRun,
-    log_data_inputs,
-    resume_or_start_run,
-    start_model_run,
-    write_run_file,
-)
 from genadapt.training.checkpointing import Checkpointer, fingerprint
-from genadapt.weights import save_weights
 
 
 def load_gan_data(cfg: GANParams, data_dir: Path, split: str = "train") -> GANData:

@@ -27,15 +27,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
+from genadapt.core.tracking import MetricBuffer
 from genadapt.distributed import World
-from genadapt.errors import PipelineError
 from genadapt.families.gan.diffaugment import diff_augment
 from genadapt.families.gan.kind import DiscriminatorBatch, GANKind
 from genadapt.families.gan.latent import sample_latent
 from genadapt.families.gan.model import Generator
 from genadapt.families.gan.params import GANParams
-from genadapt.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
-from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.ema import averaged_copy
 from genadapt.training.sampling import EpochSampler

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from genadapt.core.outputs import write_json
+from genadapt.core.params import Params
+from genadapt.core.runtime import resolve_device
+from genadapt.core.tracking import model_run
 from genadapt.data.prepared import load_split
 from genadapt.families import StagePaths
 from genadapt.families.vae.stored import load_model
 from genadapt.metrics.reconstruction import reconstruction_mse
-from genadapt.outputs import write_json
-from genadapt.params import Params
-from genadapt.runtime import resolve_device
-from genadapt.tracking import model_run
 
 
 def evaluate(params: Params, name: str, paths: StagePaths) -> dict:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.outputs import atomic_dir
+from genadapt.core.params import Params
+from genadapt.core.runtime import resolve_device, seed_everything, to_float_images
+from genadapt.core.tracking import model_run
 from genadapt.data.prepared import PreparedSplit, load_split
-from genadapt.errors import PipelineError
 from genadapt.families import StagePaths
 from genadapt.families.vae.model import VAE
 from genadapt.families.vae.stored import load_model
 from genadapt.figures import plt, save_grid
 from genadapt.metrics.tsne import tsne_2d, tsne_by_value_figure
-from genadapt.outputs import atomic_dir
-from genadapt.params import Params
-from genadapt.runtime import resolve_device, seed_everything, to_float_images
-from genadapt.tracking import model_run
 
 
 def _tsne_column(test: PreparedSplit, column: str) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genadapt.params import Dataset, Device, Flag, Section, Text, count, real
+from genadapt.core.params import Dataset, Device, Flag, Section, Text, count, real
 
 
 class VAEParams(Section):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
+from genadapt.core.weights import load_config, load_weights
 from genadapt.families.vae.model import VAE, VAEConfig
-from genadapt.weights import load_config, load_weights
 
 WEIGHTS = "vae"  # models/<name>/vae.safetensors + vae.json
 

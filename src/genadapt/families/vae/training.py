@@ -7,12 +7,12 @@ import math
 import pandas as pd
 import torch
 
+from genadapt.core.errors import PipelineError
+from genadapt.core.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
+from genadapt.core.tracking import MetricBuffer
 from genadapt.data.prepared import PreparedSplit
-from genadapt.errors import PipelineError
 from genadapt.families.vae.model import VAE, VAEConfig, vae_loss
 from genadapt.families.vae.params import VAEParams
-from genadapt.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
-from genadapt.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
 

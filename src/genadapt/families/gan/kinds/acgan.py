@@ -15,14 +15,14 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import DIGIT_DATASETS, Flag, real
 from genadapt.families.gan.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
 from genadapt.families.gan.latent import Latent, generate_images, sample_latent
 from genadapt.families.gan.model import GANConfig
 from genadapt.families.gan.params import GANParams
 from genadapt.figures import save_grid, uint8_batch
 from genadapt.metrics.intervals import accuracy_with_interval
-from genadapt.params import DIGIT_DATASETS, Flag, real
 
 
 class ACGANParams(GANParams):

@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 from pydantic import model_validator
 
+from genadapt.core.params import count, real
 from genadapt.families.gan.kind import DiscriminatorResult, GANKind
 from genadapt.families.gan.latent import Latent, generate_images, sample_latent
 from genadapt.families.gan.model import GANConfig
 from genadapt.families.gan.params import GANParams
 from genadapt.figures import save_grid, uint8_batch
-from genadapt.params import count, real
 
 
 class InfoGANParams(GANParams):

@@ -21,10 +21,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from genadapt.core.params import Probability, real
 from genadapt.families.gan.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
 from genadapt.families.gan.model import GANConfig
 from genadapt.families.gan.params import GANParams
-from genadapt.params import Probability, real
 
 
 class SNGANParams(GANParams):

@@ -16,10 +16,10 @@ from typing import Literal
 import torch
 from torch import nn
 
+from genadapt.core.params import Probability, count, real
 from genadapt.families.gan.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
 from genadapt.families.gan.model import GANConfig
 from genadapt.families.gan.params import GANParams
-from genadapt.params import Probability, count, real
 
 
 class WGANGPParams(GANParams):

@@ -8,7 +8,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 
 def save_weights(model: nn.Module, config: dict, out_dir: Path, name: str) -> None:

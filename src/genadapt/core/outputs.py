@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 
 def refuse_unsafe_destination(dest: Path) -> None:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 IMPORT_TRACE = "GENADAPT_IMPORT_TRACE"  # a folder: each stage process writes the project files it imported there
 STAGE_TIMES = Path("logs/stage_times")  # one record per stage: its last run's wall time (the report's slowest-stages panel)

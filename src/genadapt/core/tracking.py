@@ -21,8 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from genadapt.errors import PipelineError
-from genadapt.params import Params, flatten
+from genadapt.core.errors import PipelineError
+from genadapt.core.params import Params, flatten
 
 RUN_FILE = "mlflow_run.json"  # written into each train stage's output folder
 

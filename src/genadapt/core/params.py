@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 DIGIT_DATASETS = ("mnist", "usps", "mnistm", "svhn")
 FACE_DATASETS = ("faces", "anime")  # two face styles with the same CelebA-named attributes
@@ -47,7 +47,7 @@ PREPARED_SIZE = {(d, s): 64 for d in FACE_DATASETS for s in SOURCES[d]} | {
 }
 # The adaptation methods: the modules of genadapt/adaptation/methods/, listed without importing
 # them (they import torch; validation does not).
-ADAPTATION_METHODS = tuple(sorted(p.stem for p in (Path(__file__).parent / "adaptation" / "methods").glob("*.py")
+ADAPTATION_METHODS = tuple(sorted(p.stem for p in (Path(__file__).parents[1] / "adaptation" / "methods").glob("*.py")
                                   if not p.stem.startswith("_")))
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from genadapt.errors import PipelineError
+from genadapt.core.errors import PipelineError
 
 
 def resolve_device(name: str) -> torch.device:

@@ -184,6 +184,13 @@ def test_a_code_edit_reruns_exactly_the_stages_that_import_it(clone, first_repro
     assert users and _stages_changed_by_editing(clone, path) == users
 
 
+@pytest.mark.parametrize("family", ["gan", "vae", "cyclegan"])
+def test_editing_a_familys_report_code_reruns_the_report_only(clone, first_repro, family):
+    """Stages are cut by verb: a family's report module is imported by the report stage alone, so
+    editing it never retrains, regenerates or re-evaluates a model."""
+    assert _stages_changed_by_editing(clone, f"src/genadapt/families/{family}/report.py") == {"report"}
+
+
 def _client(clone: Path):
     from mlflow.tracking import MlflowClient
 

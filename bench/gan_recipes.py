@@ -110,7 +110,7 @@ def main() -> None:
             history.append((trained, fid))
             print(f"{name}: {trained / 60:.1f} min of training, validation FID {fid:.1f}", file=sys.stderr)
             clock.resume(paused_at)
-            return fid
+            return {"score": fid, "fid": fid}
 
         G, _, summary = train_gan(kind, cfg, data, cpu, seed=args.seed, quality_score=val_fid)
         test = inception_metrics(extractor(samples(G, args.test_samples, args.seed + 2))[0], None, test_pool,

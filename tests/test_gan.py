@@ -57,12 +57,13 @@ def test_each_gan_trains_a_few_steps(tiny, name):
     def score(G):
         with torch.no_grad():
             scores.append(float(G(sample_latent(G.cfg, 4, torch.Generator().manual_seed(0)).vector).abs().mean()))
-        return -len(scores) if len(scores) == 1 else 0.0  # the first evaluation is the best
+        return {"score": -len(scores) if len(scores) == 1 else 0.0, "fd_classifier": 7.0}  # the first evaluation is the best
 
     G, curves, summary = train_gan(kind, cfg, _data(kind.name, cfg.channels), torch.device("cpu"), seed=0, quality_score=score)
     assert curves["step"].tolist() == list(range(1, 7))
     assert np.isfinite(curves[["loss_d", "loss_g"]].to_numpy()).all()
     assert len(scores) == 2 and summary == {"best_step": 3, "best_score": -1}
+    assert curves.dropna(subset=["val_score"])["val_fd_classifier"].tolist() == [7.0, 7.0]
     assert set(kind.loss_columns) <= set(curves)
     assert G.cfg == kind.net_config(cfg, 10 if kind.name == "acgan" else 0)
 
@@ -115,3 +116,29 @@ def test_two_d_steps_per_g_step_train(tiny):
     untrained = Generator(DCGAN.net_config(cfg, 0))
     assert len(curves) == 3 and curves["loss_g"].notna().all()
     assert not torch.equal(G.net[0].weight, untrained.net[0].weight)
+
+
+def test_a_conditional_gan_is_chosen_by_fd_classifier_and_its_intended_accuracy():
+    from genadapt.families.gan.train import conditional_score
+
+    assert conditional_score(30.0, 1.0, 2.0) == 30.0  # every image read as intended: fd_classifier alone
+    assert conditional_score(30.0, 0.75, 2.0) == pytest.approx(45.0)
+    # A checkpoint 10% worse in fd_classifier but reading its condition 0.95 instead of 0.7 is preferred.
+    assert conditional_score(33.0, 0.95, 2.0) < conditional_score(30.0, 0.70, 2.0)
+    assert conditional_score(33.0, 0.95, 0.0) > conditional_score(30.0, 0.70, 0.0)  # weight 0: fd_classifier only
+
+
+def test_acgan_reads_the_intended_class_of_each_image(tiny):
+    class Evaluator:  # predicts class 3 for every image; attributes: column 1 on
+        def predict(self, images):
+            return np.full(len(images), 3) if images.shape[-1] == 1 else np.tile([0, 1, 0], (len(images), 1))
+
+        def output_index(self, name):
+            return 1
+
+    images = np.zeros((4, 16, 16, 1), np.uint8)
+    digits = ACGAN.intended_correct(tiny("acgan-digits"), Evaluator(), images, np.array([3, 3, 2, 3]))
+    assert digits.tolist() == [True, True, False, True]
+    faces = ACGAN.intended_correct(tiny("acgan-faces"), Evaluator(), np.zeros((2, 16, 16, 3), np.uint8), np.array([1, 0]))
+    assert faces.tolist() == [True, False]
+    assert DCGAN.intended_correct(tiny("dcgan"), Evaluator(), images, np.array([3, 3, 3, 3])) is None

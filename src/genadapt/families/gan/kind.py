@@ -139,6 +139,11 @@ class GANKind:
     def extra_figures(self, G: nn.Module, cfg: GANParams, seeded: torch.Generator, out: Path) -> None:
         """The kind's own figures (pairs, class grids, traversals) into ``out``."""
 
+    def intended_correct(self, cfg: GANParams, evaluator, images: np.ndarray, classes: np.ndarray) -> np.ndarray | None:
+        """Whether the evaluator reads each generated image (N, S, S, C) as its intended class (N,):
+        (N,) bool for a conditional kind, None for the others."""
+        return None
+
     def extra_metrics(self, cfg: GANParams, evaluator, generated: np.ndarray, table) -> dict[str, float]:
         """The kind's own metrics of the generated set (ACGAN: intended accuracy)."""
         return {}

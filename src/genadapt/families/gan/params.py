@@ -52,6 +52,9 @@ class GANParams(Section):
     ema_decay: real(ge=0.0, lt=1.0) = 0.99  # EMA copy of G used for sampling; 0 disables
     eval_every: count(ge=0) = 250  # steps between cheap quality scores (fd_classifier); best G is kept
     eval_samples: count(ge=2) = 500
+    # A conditional kind (ACGAN) is chosen by fd_classifier x (1 + condition_weight x (1 - intended
+    # accuracy)), both on the validation split, so the checkpoint kept also follows its condition.
+    condition_weight: real(ge=0.0) = 2.0
     checkpoint_every: count(ge=0) = 250
     n_generate: count(ge=1) = 1000  # PNGs written by generate, from fixed seeds
     amp: Flag = True  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)

@@ -68,6 +68,11 @@ def report_section(params: Params, name: str) -> Section:
         figures.append((f"fd_classifier of the EMA generator against the validation split during training "
                         f"(best at step {summary['best_step']})",
                         png_of_figure(learning_curves(scored, ["val_fd_classifier"], "quality during training"))))
+    if "val_intended_accuracy" in curves:
+        scored = curves.dropna(subset=["val_intended_accuracy"])
+        figures.append((f"Intended accuracy of the EMA generator's samples, read by the validation check during training; "
+                        f"the checkpoint kept minimises fd_classifier x (1 + {cfg.condition_weight:g} x (1 - intended accuracy))",
+                        png_of_figure(learning_curves(scored, ["val_intended_accuracy"], "condition during training"))))
     for file, caption in kind.figures.items():
         if (paths.generated / file).exists():
             figures.append((caption, (paths.generated / file).read_bytes()))

@@ -49,6 +49,12 @@ def load_gan_data(cfg: GANParams, data_dir: Path, split: str = "train") -> GANDa
     return GANData(images, conditions, n_classes)
 
 
+def conditional_score(fd_classifier: float, intended_accuracy: float, condition_weight: float) -> float:
+    """What a conditional GAN's checkpoint is chosen by (lower is better): fd_classifier x (1 +
+    condition_weight x the share of generated images the evaluator reads as another class)."""
+    return fd_classifier * (1 + condition_weight * (1 - intended_accuracy))
+
+
 def train(params: Params, name: str, paths: StagePaths) -> None:
     """Train one GAN. Under ``torchrun`` every rank trains; rank 0 alone logs, checkpoints and writes outputs."""
     cfg = instance(params, name)
@@ -72,14 +78,20 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     # The best generator is chosen against the validation split; the test split is for evaluate only.
     val_features = evaluator.features(load_split(data_dir, "val").images)
     net_cfg = kind.net_config(cfg, data.n_classes)
-    fixed = sample_latent(net_cfg, cfg.eval_samples, torch.Generator().manual_seed(params.seed + 1)).vector
+    fixed = sample_latent(net_cfg, cfg.eval_samples, torch.Generator().manual_seed(params.seed + 1))
 
-    def quality_score(G: Generator) -> float:
+    def quality_score(G: Generator) -> dict[str, float]:
         was_training = G.training
         G.eval()
-        score = frechet_distance(evaluator.features(generate_images(G, fixed)), val_features)
+        images = generate_images(G, fixed.vector)
         G.train(was_training)
-        return score
+        fd = frechet_distance(evaluator.features(images), val_features)
+        scored = {"score": fd, "fd_classifier": fd}
+        if fixed.classes is not None:  # a conditional kind: the condition counts in the choice too
+            correct = kind.intended_correct(cfg, evaluator, images, fixed.classes.numpy())
+            scored["intended_accuracy"] = float(correct.mean())
+            scored["score"] = conditional_score(fd, scored["intended_accuracy"], cfg.condition_weight)
+        return scored
 
     run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
         params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size,

@@ -76,7 +76,7 @@ def train_gan(
     seed: int,
     metrics: MetricBuffer | None = None,
     checkpoint: Checkpointer | None = None,
-    quality_score: Callable[[Generator], float] | None = None,
+    quality_score: Callable[[Generator], dict[str, float]] | None = None,
     world: World | None = None,
 ) -> tuple[Generator, pd.DataFrame, dict]:
     """Train; returns the generator to sample from (best-scoring EMA copy), per-step curves and
@@ -169,8 +169,11 @@ def train_gan(
 
         row.update(loss_d=loss_d.item(), loss_g=loss_adv.item(), **kind.d_summary(last_d), instance_noise=sigma)
         if quality_score is not None and cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
-            score = quality_score(sampling_generator())
-            row["val_fd_classifier"] = score  # eval_samples vs the validation split; evaluate reports the test figure
+            # {"score": what the best generator is chosen by (lower is better), other named values}: the
+            # curves get val_<name> of each (eval_samples vs the validation split; evaluate reports on test).
+            scored = quality_score(sampling_generator())
+            score = scored["score"]
+            row.update({f"val_{key}": value for key, value in scored.items()})
             if score < best["score"]:
                 best = {"score": score, "step": step, "state": copy.deepcopy(sampling_generator().state_dict())}
         rows.append(row)

@@ -91,15 +91,17 @@ class ACGAN(GANKind):
             grid = generate_images(G, sample_latent(net_cfg, len(classes), seeded, classes=classes).vector)
             save_grid(uint8_batch(grid), out / "class_grid.png", nrow=10)
 
+    def intended_correct(self, cfg: ACGANParams, evaluator, images: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        predicted = evaluator.predict(images)
+        if cfg.condition != "label":
+            predicted = predicted[:, evaluator.output_index(cfg.condition)]
+        return predicted == classes
+
     def extra_metrics(self, cfg: ACGANParams, evaluator, generated: np.ndarray, table) -> dict[str, float]:
         """The evaluator's accuracy on generated images against their intended class or attribute."""
-        predicted = evaluator.predict(generated)
+        correct = self.intended_correct(cfg, evaluator, generated, table[self._column(cfg)].to_numpy())
         trust = evaluator.info["test_metrics"]
-        if cfg.condition == "label":
-            correct, trusted = predicted == table["label"].to_numpy(), trust["test_accuracy"]
-        else:
-            column = evaluator.output_index(cfg.condition)
-            correct, trusted = predicted[:, column] == table[cfg.condition].to_numpy(), trust[f"test_accuracy.{cfg.condition}"]
+        trusted = trust["test_accuracy"] if cfg.condition == "label" else trust[f"test_accuracy.{cfg.condition}"]
         return {**accuracy_with_interval(correct, "intended_accuracy"), "evaluator_test_accuracy": trusted}
 
     def metric_notes(self, cfg: ACGANParams) -> dict[str, str]:

@@ -18,7 +18,14 @@ SE = get_method("self_ensembling")
 
 def test_defaults_are_the_papers():
     assert (SE.ema, SE.threshold, SE.weight, SE.class_balance, SE.lr) == (0.99, 0.968, 3.0, 0.005, 1e-3)
-    assert (SE.translate, SE.noise, SE.intensity_flip) == (2.0, 0.1, True)
+    assert (SE.translate, SE.noise, SE.intensity_flip, SE.per_channel) == (2.0, 0.1, True, False)
+
+
+def test_per_channel_views_colour_a_grey_image():
+    grey = torch.rand(16, 1, 8, 8).repeat(1, 3, 1, 1)
+    plain = small_image_augment(grey, torch.Generator().manual_seed(0), 0.0, 0.0, False)
+    coloured = small_image_augment(grey, torch.Generator().manual_seed(0), 0.0, 0.0, False, per_channel=True)
+    assert torch.allclose(plain[:, 0], plain[:, 1]) and not torch.allclose(coloured[:, 0], coloured[:, 1])
 
 
 def test_the_views_are_seeded_and_shift_by_at_most_the_translation():

@@ -31,8 +31,10 @@ from genadapt.adaptation.method import Method
 
 
 def small_image_augment(x: torch.Tensor, generator: torch.Generator, translate: float, noise: float,
-                        intensity_flip: bool) -> torch.Tensor:
-    """French et al.'s augmentation of (B, C, S, S) images in [0, 1] -> same shape (not clamped)."""
+                        intensity_flip: bool, per_channel: bool = False) -> torch.Tensor:
+    """French et al.'s augmentation of (B, C, S, S) images in [0, 1] -> same shape (not clamped).
+    ``per_channel``: the intensity scale and offset are drawn per colour channel, which gives grey
+    digits colours (a domain-appropriate view for a coloured target such as MNIST-M)."""
     b, _, size, _ = x.shape
     theta = torch.zeros(b, 2, 3)
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0
@@ -42,8 +44,9 @@ def small_image_augment(x: torch.Tensor, generator: torch.Generator, translate: 
     if intensity_flip:
         flip = (torch.rand(b, 1, 1, 1, generator=generator) < 0.5).to(x.device)
         x = torch.where(flip, 1.0 - x, x)
-    scale = (0.25 + 1.25 * torch.rand(b, 1, 1, 1, generator=generator)).to(x.device)
-    offset = (torch.rand(b, 1, 1, 1, generator=generator) - 0.5).to(x.device)
+    c = x.shape[1] if per_channel else 1
+    scale = (0.25 + 1.25 * torch.rand(b, c, 1, 1, generator=generator)).to(x.device)
+    offset = (torch.rand(b, c, 1, 1, generator=generator) - 0.5).to(x.device)
     x = x * scale + offset
     return x + noise * torch.randn(x.shape, generator=generator).to(x.device)
 
@@ -72,6 +75,7 @@ class SelfEnsembling(Method):
     translate: float = 2.0  # pixels
     noise: float = 0.1
     intensity_flip: bool = True
+    per_channel: bool = False  # colour views: intensity scale and offset per channel (off in the paper)
 
     def make_optimizer(self, model, cfg):
         return torch.optim.Adam(model.parameters(), lr=self.lr)
@@ -80,7 +84,7 @@ class SelfEnsembling(Method):
         return self.lr
 
     def _augment(self, x, generator):
-        return small_image_augment(x, generator, self.translate, self.noise, self.intensity_flip)
+        return small_image_augment(x, generator, self.translate, self.noise, self.intensity_flip, self.per_channel)
 
     def source_view(self, xs, generator):
         return self._augment(xs, generator)

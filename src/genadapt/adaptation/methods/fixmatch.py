@@ -1,0 +1,79 @@
+"""FixMatch (Sohn et al. 2020, "FixMatch: Simplifying Semi-Supervised Learning with Consistency and
+Confidence", https://arxiv.org/abs/2001.07685) as an unsupervised domain-adaptation method, the way
+AdaMatch (Berthelot et al. 2022, https://arxiv.org/abs/2106.04732) uses it as its baseline: the
+labelled source and the unlabelled target in one batch, and on each target image
+
+- a pseudo-label from the network's own prediction on a weakly augmented view (a translation of
+  up to 2 pixels), kept when its confidence is >= ``threshold`` (0.95);
+- cross-entropy of the network's prediction on a strongly augmented view of the same image (colour
+  per channel, intensity flip, translation, Gaussian noise) against that label, weight ``weight`` (1).
+
+No teacher network and no domain classifier: the model that predicts is the model trained and
+tested. The paper's optimiser: SGD with Nesterov momentum 0.9, weight decay 5e-4, learning rate
+0.03 with the cosine decay lr cos(7 pi p / 16) over training progress p.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genadapt.adaptation.method import Method
+from genadapt.adaptation.methods.self_ensembling import small_image_augment
+
+
+class TheModelItself(nn.Module):
+    """FixMatch's 'teacher' is the network being trained: it labels the weak views and is what is tested."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.module = model
+
+    def update_parameters(self, model: nn.Module) -> None:
+        """Nothing to average: the predictions come from the current weights."""
+
+
+def pseudo_label_loss(strong_logits: torch.Tensor, weak_probs: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean over the batch of the confident images' cross-entropy against the weak view's argmax,
+    the confident mask (B,)) for logits (B, K) and probabilities (B, K)."""
+    confidence, pseudo = weak_probs.max(1)
+    confident = (confidence >= threshold).float()
+    return (F.cross_entropy(strong_logits, pseudo, reduction="none") * confident).mean(), confident
+
+
+@dataclass(frozen=True)
+class FixMatch(Method):
+    threshold: float = 0.95
+    weight: float = 1.0
+    lr: float = 0.03
+    weight_decay: float = 5.0e-4
+
+    def make_optimizer(self, model, cfg):
+        return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
+
+    def learning_rate(self, progress, cfg):
+        return self.lr * math.cos(7 * math.pi * progress / 16)
+
+    def make_teacher(self, model, cfg):
+        return TheModelItself(model)
+
+    def target_view(self, xt, teacher, generator):
+        weak = small_image_augment(xt, generator, translate=2.0, noise=0.0, intensity_flip=False)
+        with torch.no_grad():
+            weak_probs = F.softmax(teacher.module(weak)[1], dim=1)  # (B, K)
+        strong = small_image_augment(xt, generator, translate=2.0, noise=0.1, intensity_flip=True, per_channel=True)
+        return strong, weak_probs
+
+    def domain_loss(self, model, features, logits, domain_logits, domain_target, n_source, lam):
+        return torch.zeros((), device=logits.device)  # no domain classifier
+
+    def target_loss(self, target_logits, weak_probs, cfg, lam, class_balance):
+        loss, confident = pseudo_label_loss(target_logits, weak_probs, self.threshold)
+        return self.weight * loss, {"loss_pseudo_label": loss.item(), "confident_fraction": confident.mean().item()}
+
+
+METHOD = FixMatch("fixmatch", adapts=True)

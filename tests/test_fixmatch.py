@@ -1,0 +1,56 @@
+"""FixMatch (adaptation/methods/fixmatch.py): its loss on known inputs, its schedule, the network
+labelling its own weak views, a few steps and exact resume."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import InterruptAt
+from test_dann import _tiny_cfg, _tiny_pair
+
+from genadapt.adaptation import get_method
+from genadapt.adaptation.methods.fixmatch import pseudo_label_loss
+from genadapt.training.checkpointing import Checkpointer
+from genadapt.training.dann import train_mode
+
+FIXMATCH = get_method("fixmatch")
+
+
+def test_defaults_are_the_papers():
+    assert (FIXMATCH.threshold, FIXMATCH.weight, FIXMATCH.lr, FIXMATCH.weight_decay) == (0.95, 1.0, 0.03, 5e-4)
+    assert FIXMATCH.learning_rate(0.0, None) == 0.03
+    assert FIXMATCH.learning_rate(1.0, None) == pytest.approx(0.03 * math.cos(7 * math.pi / 16))
+
+
+def test_only_confident_weak_predictions_become_labels():
+    weak = torch.tensor([[0.97, 0.03], [0.6, 0.4], [0.01, 0.99]])
+    strong = torch.tensor([[0.0, 0.0], [5.0, -5.0], [2.0, 1.0]])
+    loss, confident = pseudo_label_loss(strong, weak, threshold=0.95)
+    assert confident.tolist() == [1.0, 0.0, 1.0]
+    expected = (F.cross_entropy(strong[:1], torch.tensor([0])) + F.cross_entropy(strong[2:], torch.tensor([1]))).item() / 3
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    total, logged = FIXMATCH.target_loss(strong, weak, None, lam=0.5, class_balance=1.0)
+    assert total.item() == pytest.approx(expected, rel=1e-6) and logged["confident_fraction"] == pytest.approx(2 / 3)
+
+
+def test_the_network_labels_its_own_views_and_is_the_model_tested(raw_params):
+    model, curves, chosen = train_mode("fixmatch", _tiny_cfg(raw_params, val_every=0), _tiny_pair(), torch.device("cpu"), seed=0)
+    teacher = FIXMATCH.make_teacher(model, None)
+    assert teacher.module is model
+    assert not model.training and chosen["last"] is not model
+    assert curves["step"].tolist() == list(range(1, 13)) and (curves["loss_domain"] == 0).all()
+    assert np.isfinite(curves[["loss", "loss_pseudo_label", "confident_fraction"]].to_numpy()).all()
+    assert curves["lr"].iloc[0] == 0.03 and curves["lr"].is_monotonic_decreasing
+
+
+def test_resume_reproduces_the_uninterrupted_weights(raw_params, tmp_path):
+    cfg, data, cpu = _tiny_cfg(raw_params, val_every=3, settings={"fixmatch": {"threshold": 0.0}}), _tiny_pair(), torch.device("cpu")
+    reference, _, _ = train_mode("fixmatch", cfg, data, cpu, seed=0)
+    checkpoint = Checkpointer(tmp_path / "fixmatch.ckpt", "fp", every=5)
+    with pytest.raises(KeyboardInterrupt):
+        train_mode("fixmatch", cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint)
+    resumed, _, _ = train_mode("fixmatch", cfg, data, cpu, seed=0, checkpoint=checkpoint)
+    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)

@@ -50,6 +50,12 @@ def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> 
     cfg = params.classifier
     meta = read_meta(data_dir)
     train_split, val_split = load_split(data_dir, "train"), load_split(data_dir, "val")
+    size = cfg.image_size or train_split.images.shape[1]  # the side the evaluator reads at
+    channels = train_split.images.shape[-1]
+
+    def at_size(images: np.ndarray) -> np.ndarray:
+        return to_common_format(images, size, channels)  # (N, size, size, C) uint8
+
     kind = meta["kind"]
     y_train, names = _targets(train_split, kind)
     y_val, _ = _targets(val_split, kind)
@@ -58,20 +64,19 @@ def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> 
     best = {"score": -1.0, "step": 0, "state": None}
 
     def keep_if_best(step: int, model: SmallCNN) -> None:
-        score = accuracy(predict(model, val_split.images), y_val, kind, names)[headline]
+        score = accuracy(predict(model, at_size(val_split.images)), y_val, kind, names)[headline]
         if score > best["score"]:
             best.update(score=score, step=step, state=copy.deepcopy(model.state_dict()))
 
-    model = fit_classifier(train_split.images, y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed),
+    model = fit_classifier(at_size(train_split.images), y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed),
                            device, cfg.batch_size, cfg.lr, cfg.width, cfg.augment, cfg.channels_last, cfg.amp,
                            on_checkpoint=keep_if_best, checkpoint_every=max(1, cfg.steps // SELECTION_POINTS))
     model.load_state_dict(best["state"])
     test_split = load_split(data_dir, "test")  # read once, for the reported accuracy of the chosen weights
     y_test, _ = _targets(test_split, kind)
-    metrics = {f"test_{k}": v for k, v in accuracy(predict(model, test_split.images), y_test, kind, names).items()}
+    metrics = {f"test_{k}": v for k, v in accuracy(predict(model, at_size(test_split.images)), y_test, kind, names).items()}
     metrics |= {"test_n": len(y_test), f"val_{headline}": best["score"], "val_n": len(y_val), "chosen_step": best["step"]}
-    height, width, channels = train_split.images.shape[1:]
-    info = {"dataset": meta["name"], "kind": kind, "outputs": names, "image_size": height, "channels": channels,
+    info = {"dataset": meta["name"], "kind": kind, "outputs": names, "image_size": size, "channels": channels,
             "bf16_autocast": bf16_autocast(device, cfg.amp)}
     with atomic_dir(out_dir) as tmp:
         save_weights(model, model.cfg.to_dict(), tmp, NAME)

@@ -153,6 +153,15 @@ class ClassifierParams(Section):
     amp: Flag  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
     channels_last: Flag  # channels-last memory format for the convolutions (faster on CPU and CUDA)
     device: Device
+    # Side the evaluator reads its images at (generated and real images alike are resized to it);
+    # 0 = the prepared dataset's own size.
+    image_size: count(ge=0) = 0
+
+    @model_validator(mode="after")
+    def _readable_size(self):
+        if 0 < self.image_size < 8:
+            raise ValueError(f"image_size: {self.image_size} is too small to classify (0, or 8 and more)")
+        return self
 
 
 class EvaluateParams(Section):

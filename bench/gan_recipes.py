@@ -20,7 +20,6 @@ prepared dataset (``dvc repro prepare-data@faces``) and the FID Inception weight
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 import torch
 
 from genadapt.core.params import load_params, validate_instance
+from genadapt.core.runtime import bf16_native
 from genadapt.data.prepared import load_split
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.latent import generate_images, sample_latent
@@ -54,6 +54,12 @@ class TrainingClock:
 
     def resume(self, paused_at: float) -> None:
         self.paused += time.perf_counter() - paused_at
+
+
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown CPU")
 
 
 def samples(G, n: int, seed: int) -> np.ndarray:
@@ -125,7 +131,8 @@ def main() -> None:
     print(f"\n{base.dataset}: {len(data.images)} train images at {cfg.image_size}px; validation FID: {args.val_samples} generated "
           f"vs {len(val_pool)} validation images; test: {args.test_samples} generated vs {len(test_pool)} test images, KID "
           f"over subsets of {params.evaluate.kid_subset_size}; seed {args.seed}; {torch.get_num_threads()} CPU threads "
-          f"({platform.processor() or platform.machine()}); training budget {args.minutes:g} min per recipe\n")
+          f"({cpu_model()}, {'native bf16' if bf16_native(cpu) else 'no native bf16: float32'}); training budget "
+          f"{args.minutes:g} min per recipe\n")
     print("| recipe | steps | training min | chosen step (best validation FID) | validation FID | test FID | test KID (mean ± std) |")
     print("|---|---|---|---|---|---|---|")
     for name, steps, seconds, best_step, best_val, test in rows:

@@ -8,7 +8,6 @@ own test accuracy is recorded beside every number they produce (generated-image 
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from genadapt.data.prepared import PreparedSplit, load_split, read_meta
 from genadapt.data.transforms import to_common_format
 from genadapt.models.classifier import ClassifierConfig, SmallCNN
 from genadapt.training.classifier import fit_classifier, predict
+from genadapt.training.selection import KeepBest
 
 NAME = "classifier"
 
@@ -61,21 +61,19 @@ def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> 
     y_val, _ = _targets(val_split, kind)
     device = resolve_device(cfg.device)
     headline = "accuracy" if kind == "digits" else "accuracy_mean"
-    best = {"score": -1.0, "step": 0, "state": None}
+    best = KeepBest(higher_is_better=True)
 
     def keep_if_best(step: int, model: SmallCNN) -> None:
-        score = accuracy(predict(model, at_size(val_split.images)), y_val, kind, names)[headline]
-        if score > best["score"]:
-            best.update(score=score, step=step, state=copy.deepcopy(model.state_dict()))
+        best.offer(step, accuracy(predict(model, at_size(val_split.images)), y_val, kind, names)[headline], model.state_dict())
 
     model = fit_classifier(at_size(train_split.images), y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed),
                            device, cfg.batch_size, cfg.lr, cfg.width, cfg.augment, cfg.channels_last, cfg.amp,
                            on_checkpoint=keep_if_best, checkpoint_every=max(1, cfg.steps // SELECTION_POINTS))
-    model.load_state_dict(best["state"])
+    model.load_state_dict(best.state)
     test_split = load_split(data_dir, "test")  # read once, for the reported accuracy of the chosen weights
     y_test, _ = _targets(test_split, kind)
     metrics = {f"test_{k}": v for k, v in accuracy(predict(model, at_size(test_split.images)), y_test, kind, names).items()}
-    metrics |= {"test_n": len(y_test), f"val_{headline}": best["score"], "val_n": len(y_val), "chosen_step": best["step"]}
+    metrics |= {"test_n": len(y_test), f"val_{headline}": best.score, "val_n": len(y_val), "chosen_step": best.step}
     info = {"dataset": meta["name"], "kind": kind, "outputs": names, "image_size": size, "channels": channels,
             "bf16_autocast": bf16_autocast(device, cfg.amp)}
     with atomic_dir(out_dir) as tmp:

@@ -16,7 +16,7 @@ from genadapt.core.outputs import atomic_dir
 from genadapt.core.params import EvaluateParams
 from genadapt.core.runtime import resolve_device
 from genadapt.data.prepared import load_split
-from genadapt.metrics.inception import InceptionFeatures
+from genadapt.metrics.inception import InceptionFeatures, inception_metrics
 from genadapt.metrics.inception_weights import InceptionWeights, resolve_weights
 
 
@@ -60,3 +60,28 @@ def check_same_weights(weights: InceptionWeights | None, info: dict, ref_dir: Pa
         raise PipelineError(f"{ref_dir}: made with Inception weights {info['weights']['digest']}, now {found}; "
                             "rerun the inception-reference stage (dvc repro)")
     return weights
+
+
+def score_against_reference(cfg: EvaluateParams, images: np.ndarray, ref_dir: Path) -> tuple[dict, dict]:
+    """The Inception metrics of images (N, H, W, C) uint8 against a dataset's reference features:
+    ({'inception_available': 1, 'fid', 'kid_mean', ...} or {'inception_available': 0}, the reference's
+    info). The one evaluation block every family calls."""
+    ref_pool, ref_info = read_reference(ref_dir)
+    if ref_pool is None:  # FID, IS, KID, precision/recall not computed: the reference says why
+        return {"inception_available": 0}, ref_info
+    weights = check_same_weights(resolve_inception(cfg)[0], ref_info, ref_dir)
+    rgb = images if images.shape[-1] == 3 else np.repeat(images, 3, axis=-1)
+    pool, logits = feature_extractor(cfg, weights)(rgb)
+    return {"inception_available": 1, **inception_metrics(pool, logits, ref_pool, cfg.kid_subset_size)}, ref_info
+
+
+def inception_protocol(metrics: dict, ref_info: dict) -> str:
+    """How the Inception metrics were obtained (or why not), in one line for the run's tag and the report."""
+    if not metrics["inception_available"]:
+        return f"unavailable: {ref_info['reason']}"
+    weights = ref_info["weights"]
+    score = "IS from the logits head" if metrics["is_available"] else "no IS (these weights have no logits head)"
+    return (f"FID (pytorch-fid formula), KID ({metrics['kid_subset_size']}-image subsets) and precision/recall "
+            f"(torch-fidelity) on FID Inception pool features ({weights['format']}, {weights['digest'][:14]}, "
+            f"{'bf16' if ref_info.get('bf16') else 'float32'}; pytorch-fid preprocessing), {metrics['generated_n']} generated vs "
+            f"{ref_info['n']} {ref_info['split']} images; {score}")

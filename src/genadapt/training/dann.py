@@ -42,6 +42,7 @@ from genadapt.core.tracking import MetricBuffer
 from genadapt.models.dann import DANN, DANNConfig
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
+from genadapt.training.selection import KeepBest
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def train_mode(
     done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
     # The weights kept by each scoring rule: rule -> {"score", "step", "state"}.
-    best = extra.get("best", {rule: {"score": -math.inf, "step": 0, "state": None} for rule in ("unsupervised", "labelled")})
+    saved = extra.get("best", {})
+    best = {rule: KeepBest(higher_is_better=True, record=saved.get(rule)) for rule in ("unsupervised", "labelled")}
     val_labelled = Domain(data.target_val.images[:cfg.val_labels], data.target_val.labels[:cfg.val_labels])
 
     labelled = method.labelled(data)
@@ -156,21 +158,20 @@ def train_mode(
             row["val_information"] = information_maximisation(predicted_probabilities(tested, data.target_val.images))
             tested.train()
             for rule, score in (("labelled", row["val_accuracy"]), ("unsupervised", row["val_information"])):
-                if score > best[rule]["score"]:  # ties keep the earlier step
-                    best[rule] = {"score": score, "step": step, "state": copy.deepcopy(tested.state_dict())}
+                best[rule].offer(step, score, tested.state_dict())
         rows.append(row)
         bar.log(loss=row["loss"])
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
         if checkpoint is not None:
-            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best})
+            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": {rule: kept.record for rule, kept in best.items()}})
     if metrics is not None:
         metrics.flush()
     chosen = {"last": copy.deepcopy(tested).eval()}
     for rule in ("unsupervised", "labelled"):
         chosen[rule] = copy.deepcopy(tested).eval()
-        if best[rule]["state"] is not None:
-            chosen[rule].load_state_dict(best[rule]["state"])
+        if best[rule].state is not None:
+            chosen[rule].load_state_dict(best[rule].state)
     return chosen["labelled"], pd.DataFrame(rows), chosen
 
 

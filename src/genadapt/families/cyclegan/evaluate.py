@@ -38,8 +38,7 @@ from genadapt.families.cyclegan.params import CycleGANParams
 from genadapt.families.cyclegan.stored import direction_ends, instance, load_translators, translation_inputs
 from genadapt.metrics.diversity import diversity_ratio
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception import inception_metrics
-from genadapt.metrics.inception_reference import check_same_weights, feature_extractor, read_reference, resolve_inception
+from genadapt.metrics.inception_reference import score_against_reference
 from genadapt.metrics.intervals import accuracy_with_interval
 
 
@@ -76,13 +75,7 @@ def direction_metrics(cfg: CycleGANParams, params: Params, direction: str, ends:
         agree = (said_in == said_out).mean(0)  # (attributes,)
         m["attribute_agreement"] = float(agree.mean())
         m.update({f"attribute_agreement.{a}": float(v) for a, v in zip(names, agree)})
-    ref_pool, ref_info = read_reference(ends["output"]["reference"])
-    m["inception_available"] = int(ref_pool is not None)
-    if ref_pool is not None:
-        weights = check_same_weights(resolve_inception(params.evaluate)[0], ref_info, ends["output"]["reference"])
-        rgb = translated if translated.shape[-1] == 3 else np.repeat(translated, 3, axis=-1)
-        pool, logits = feature_extractor(params.evaluate, weights)(rgb)
-        m.update(inception_metrics(pool, logits, ref_pool, params.evaluate.kid_subset_size))
+    m.update(score_against_reference(params.evaluate, translated, ends["output"]["reference"])[0])
     return {f"{direction}.{k}": v for k, v in m.items()}
 
 

@@ -38,6 +38,7 @@ from genadapt.families.cyclegan.params import CycleGANParams
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.ema import averaged_copy
 from genadapt.training.sampling import EpochSampler
+from genadapt.training.selection import KeepBest
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def train_cyclegan(
                 "opt_g": opt_g, "opt_d": opt_d} | ema
     done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
-    best = extra.get("best", {"score": math.inf, "step": 0, "state": None})
+    best = KeepBest(record=extra.get("best"))  # lower score is better
 
     images_a, images_b = torch.from_numpy(data.a), torch.from_numpy(data.b)
     sampler_a = EpochSampler(len(images_a), cfg.batch_size, seed)
@@ -206,26 +207,24 @@ def train_cyclegan(
         if quality_score is not None and cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
             score = quality_score(translators())
             row["val_score"] = score
-            if score < best["score"]:
-                pair = translators()
-                best = {"score": score, "step": step,
-                        "state": {"a_to_b": copy.deepcopy(pair.a_to_b.state_dict()), "b_to_a": copy.deepcopy(pair.b_to_a.state_dict())}}
+            pair = translators()
+            best.offer(step, score, {"a_to_b": pair.a_to_b.state_dict(), "b_to_a": pair.b_to_a.state_dict()})
         rows.append(row)
         bar.log(loss_g=loss_g.item(), loss_d=loss_d.item())
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
         if checkpoint is not None:
-            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best})
+            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best.record})
     if metrics is not None:
         metrics.flush()
 
     pair = translators()
     final = Translators(copy.deepcopy(pair.a_to_b).eval(), copy.deepcopy(pair.b_to_a).eval())
-    if best["state"] is not None:
-        final.a_to_b.load_state_dict(best["state"]["a_to_b"])
-        final.b_to_a.load_state_dict(best["state"]["b_to_a"])
-    summary = {"best_step": best["step"] if best["state"] is not None else cfg.steps,
-               "best_score": None if best["state"] is None else best["score"]}
+    if best.state is not None:
+        final.a_to_b.load_state_dict(best.state["a_to_b"])
+        final.b_to_a.load_state_dict(best.state["b_to_a"])
+    summary = {"best_step": best.step if best.state is not None else cfg.steps,
+               "best_score": None if best.state is None else best.score}
     return final, pd.DataFrame(rows), summary
 
 

@@ -3,7 +3,6 @@ of the generated set against the test split."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from genadapt.core.outputs import write_json
@@ -19,8 +18,7 @@ from genadapt.families import StagePaths
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.stored import instance
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception import inception_metrics
-from genadapt.metrics.inception_reference import check_same_weights, feature_extractor, read_reference, resolve_inception
+from genadapt.metrics.inception_reference import inception_protocol, score_against_reference
 
 
 def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
@@ -40,15 +38,8 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
         "generated_n": len(generated),
         "real_test_n": len(test.images),
     }
-    ref_pool, ref_info = read_reference(paths.reference)
-    if ref_pool is not None:
-        weights = check_same_weights(resolve_inception(params.evaluate)[0], ref_info, paths.reference)
-        rgb = generated if generated.shape[-1] == 3 else np.repeat(generated, 3, axis=-1)
-        gen_pool, gen_logits = feature_extractor(params.evaluate, weights)(rgb)
-        metrics.update(inception_metrics(gen_pool, gen_logits, ref_pool, params.evaluate.kid_subset_size))
-        metrics["inception_available"] = 1
-    else:
-        metrics["inception_available"] = 0  # FID, IS, KID, precision/recall not computed: see the run's tag
+    inception, ref_info = score_against_reference(params.evaluate, generated, paths.reference)
+    metrics.update(inception)
     metrics.update(kind.extra_metrics(cfg, evaluator, generated, table))
     write_json(out_file, metrics)
     run = model_run(model_dir, "evaluate")
@@ -58,14 +49,3 @@ def evaluate(params: Params, name: str, paths: StagePaths) -> dict:
                   f"feature space, {len(generated)} generated vs {len(test.images)} test images (not FID)"})
     return metrics
 
-
-def inception_protocol(metrics: dict, ref_info: dict) -> str:
-    """How the Inception metrics were obtained (or why not), in one line for the run's tag and the report."""
-    if not metrics["inception_available"]:
-        return f"unavailable: {ref_info['reason']}"
-    weights = ref_info["weights"]
-    score = "IS from the logits head" if metrics["is_available"] else "no IS (these weights have no logits head)"
-    return (f"FID (pytorch-fid formula), KID ({metrics['kid_subset_size']}-image subsets) and precision/recall "
-            f"(torch-fidelity) on FID Inception pool features ({weights['format']}, {weights['digest'][:14]}, "
-            f"{'bf16' if ref_info.get('bf16') else 'float32'}; pytorch-fid preprocessing), {metrics['generated_n']} generated vs "
-            f"{ref_info['n']} {ref_info['split']} images; {score}")

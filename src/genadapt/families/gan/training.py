@@ -39,6 +39,7 @@ from genadapt.families.gan.params import GANParams
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.ema import averaged_copy
 from genadapt.training.sampling import EpochSampler
+from genadapt.training.selection import KeepBest
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def train_gan(
     stateful = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d} | ({"ema": ema} if ema is not None else {})
     done, extra = checkpoint.restore(stateful, generator, cfg.steps) if checkpoint else (0, {})
     rows = extra.get("curves", [])
-    best = extra.get("best", {"score": math.inf, "step": 0, "state": None})
+    best = KeepBest(record=extra.get("best"))  # lower score is better
 
     images = torch.from_numpy(data.images)
     conditions = torch.from_numpy(data.conditions) if data.conditions is not None else None
@@ -174,20 +175,19 @@ def train_gan(
             scored = quality_score(sampling_generator())
             score = scored["score"]
             row.update({f"val_{key}": value for key, value in scored.items()})
-            if score < best["score"]:
-                best = {"score": score, "step": step, "state": copy.deepcopy(sampling_generator().state_dict())}
+            best.offer(step, score, sampling_generator().state_dict())
         rows.append(row)
         bar.log(loss_d=row["loss_d"], loss_g=row["loss_g"])
         if metrics is not None:
             metrics.add(step, {k: v for k, v in row.items() if k != "step"})
         if checkpoint is not None and world.is_main:
-            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best})
+            checkpoint.maybe_save(step, stateful, generator, {"curves": rows, "best": best.record})
     if metrics is not None:
         metrics.flush()
 
     final = copy.deepcopy(sampling_generator()).eval()
-    if best["state"] is not None:
-        final.load_state_dict(best["state"])
-    summary = {"best_step": best["step"] if best["state"] is not None else cfg.steps,
-               "best_score": None if best["state"] is None else best["score"]}
+    if best.state is not None:
+        final.load_state_dict(best.state)
+    summary = {"best_step": best.step if best.state is not None else cfg.steps,
+               "best_score": None if best.state is None else best.score}
     return final, pd.DataFrame(rows), summary

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import InterruptAt
+from test_wgan_gp import LinearCritic  # D(x) = <w, x>: input gradient of squared norm norm**2 everywhere
 from torch import nn
 from torch.nn.utils import parametrize
 
@@ -43,18 +44,6 @@ def test_hinge_loss_on_known_scores():
     # real: relu(1 - 2) = 0, relu(1 - 0.5) = 0.5 -> 0.25; fake: relu(1 - 2) = 0, relu(1 + 0) = 1 -> 0.5
     assert hinge_d_loss(torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])).item() == pytest.approx(0.75)
     assert SNGAN.generator_adversarial_loss({"adv": torch.tensor([1.0, -3.0])}).item() == pytest.approx(1.0)
-
-
-class LinearCritic(nn.Module):
-    """D(x) = <w, x> with ||w|| = norm: its input gradient has squared norm norm**2 everywhere."""
-
-    def __init__(self, norm: float):
-        super().__init__()
-        w = torch.randn(3 * 16 * 16, generator=torch.Generator().manual_seed(0))
-        self.w = nn.Parameter(w / w.norm() * norm)
-
-    def forward(self, x):
-        return {"adv": x.flatten(1) @ self.w}
 
 
 @pytest.mark.parametrize("gamma, norm", [(0.0, 2.0), (10.0, 2.0), (1.0, 0.5)])

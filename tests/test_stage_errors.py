@@ -119,3 +119,16 @@ def test_bad_core_values_stop_every_stage(workdir, edit, fragment):
     proc = _stage(workdir, "prepare_data.py", "faces", "--out", "data/prepared/faces")
     _assert_one_line_error(proc, fragment)
     assert not (workdir / "data").exists() and not (workdir / "mlflow.db").exists()
+
+
+def test_a_bad_adaptation_setting_stops_train_dann_before_any_work(workdir):
+    """dann.settings is checked against the method's own fields before data is read or an MLflow run opens."""
+    import yaml
+
+    raw = yaml.safe_load((workdir / "params.yaml").read_text())
+    raw["dann"].update(modes=["source_only", "self_ensembling"], settings={"self_ensembling": {"treshold": 0.9}})
+    (workdir / "params.yaml").write_text(yaml.safe_dump(raw))
+    proc = _stage(workdir, "train_dann.py", "mnistm-usps", "--models", "models/dann/mnistm-usps", "--metrics", "m.json",
+                  "--figures", "f", "--checkpoints", "c")
+    _assert_one_line_error(proc, "dann.settings.self_ensembling.treshold: not a setting of self_ensembling")
+    assert not (workdir / "mlflow.db").exists() and not (workdir / "models").exists() and not (workdir / "m.json").exists()

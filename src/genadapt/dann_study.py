@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genadapt.adaptation import get_method
 from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir, write_json
 from genadapt.core.params import PIXEL_MODES, DANNParams, Params, flatten
@@ -173,10 +174,13 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
 def train_pair(params: Params, pair: str, prepared_root: Path, models_dir: Path, metrics_file: Path,
                figures_dir: Path, checkpoint_dir: Path, translator_dir: Path | None = None) -> dict:
     """Every mode of dann.modes for one pair, or with ``translator_dir`` the pixel modes."""
+    modes = list(PIXEL_MODES) if translator_dir is not None else list(params.dann.modes)
+    for mode in modes:  # a bad dann.settings entry is a one-line error before any work or MLflow run
+        method = PIXEL_MODES[mode].method if mode in PIXEL_MODES else mode
+        get_method(method, params.dann.settings.get(method))
     data = load_pair(params, pair, prepared_root)
     cfg, names = params.dann, params.dann.pairs[pair]
     device = resolve_device(cfg.device)
-    modes = list(PIXEL_MODES) if translator_dir is not None else list(cfg.modes)
     if translator_dir is not None:
         source = translate_source(params, pair, prepared_root, translator_dir, device)  # (N or 2N, S, S, C)
         if params.dann.pixel_pairs[pair].with_source:  # translations first, then the source as load_pair gives it

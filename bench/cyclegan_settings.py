@@ -18,9 +18,9 @@ import json
 import time
 
 from genadapt.core.params import load_params_for_model, replace
+from genadapt.core.registry import instance_paths
 from genadapt.core.runtime import resolve_device
-from genadapt.evaluator import Evaluator
-from genadapt.families import instance_paths
+from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.cyclegan.params import CycleGANParams
 from genadapt.families.cyclegan.stored import instance, split_images
 from genadapt.families.cyclegan.train import EvaluatorInput

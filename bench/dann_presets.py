@@ -17,10 +17,10 @@ import itertools
 import time
 from pathlib import Path
 
+from genadapt.adaptation.loop import train_mode
+from genadapt.adaptation.study import load_pair
 from genadapt.core.params import load_params, replace
 from genadapt.core.runtime import resolve_device
-from genadapt.dann_study import load_pair
-from genadapt.training.dann import train_mode
 
 CANDIDATES = list(itertools.product((False, True), (0.0, 1.0)))  # (invert_source, class_balance)
 

@@ -13,7 +13,7 @@ import torch
 from genadapt.core.params import load_params
 from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
 from genadapt.data.transforms import to_common_format
-from genadapt.training.classifier import fit_classifier, predict
+from genadapt.evaluator.loop import fit_classifier, predict
 
 
 def main() -> None:

@@ -6,11 +6,13 @@ from pathlib import Path
 from genadapt.core.cli import run_stage
 from genadapt.core.outputs import atomic_file, output_path, write_json
 from genadapt.core.params import PIXEL_MODES, load_params
-from genadapt.core.tracking import log_summary_run
-from genadapt.dann_table import accuracy_table, markdown_table, selection_markdown
 
 
 def main() -> None:
+    # here, not above: nothing heavy before run_stage hands the stage to the warm server
+    from genadapt.core.tracking import log_summary_run
+    from genadapt.dann_table import accuracy_table, markdown_table, selection_markdown
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics-dir", type=Path, required=True, help="folder of per-pair metrics JSON files")
     parser.add_argument("--out", type=output_path, required=True, help="output JSON table")

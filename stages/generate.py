@@ -6,7 +6,7 @@ from pathlib import Path
 from genadapt.core.cli import run_stage
 from genadapt.core.outputs import output_path
 from genadapt.core.params import load_params_for_model
-from genadapt.families import StagePaths, load_verb
+from genadapt.core.registry import StagePaths, load_verb
 
 
 def main() -> None:

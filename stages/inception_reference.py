@@ -7,10 +7,12 @@ from pathlib import Path
 from genadapt.core.cli import run_stage
 from genadapt.core.outputs import output_path
 from genadapt.core.params import load_params
-from genadapt.metrics.inception_reference import write_reference
 
 
 def main() -> None:
+    # here, not above: nothing heavy before run_stage hands the stage to the warm server
+    from genadapt.metrics.inception_reference import write_reference
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
     parser.add_argument("--out", type=output_path, required=True, help="output folder")

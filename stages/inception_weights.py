@@ -12,10 +12,12 @@ import json
 from genadapt.core.cli import run_stage
 from genadapt.core.outputs import output_path, write_json
 from genadapt.core.params import load_params
-from genadapt.metrics.inception_weights import resolve_weights
 
 
 def main() -> None:
+    # here, not above: nothing heavy before run_stage hands the stage to the warm server
+    from genadapt.metrics.inception_weights import resolve_weights
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=output_path, required=True, help="identity file (JSON)")
     args = parser.parse_args()

@@ -5,12 +5,14 @@ import argparse
 from genadapt.core.cli import run_stage
 from genadapt.core.outputs import atomic_dir, output_path
 from genadapt.core.params import DATASETS, load_params
-from genadapt.core.tracking import log_stage_run
-from genadapt.data.prepare import dataset_kind, prepare_dataset
-from genadapt.data.prepared import write_prepared
 
 
 def main() -> None:
+    # here, not above: nothing heavy before run_stage hands the stage to the warm server
+    from genadapt.core.tracking import log_stage_run
+    from genadapt.data.prepare import dataset_kind, prepare_dataset
+    from genadapt.data.prepared import write_prepared
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dataset", help=f"one of {', '.join(DATASETS)}")
     parser.add_argument("--out", type=output_path, required=True, help="output folder")

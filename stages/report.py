@@ -6,11 +6,14 @@ from pathlib import Path
 from genadapt.core.cli import run_stage, stage_times_folder
 from genadapt.core.outputs import atomic_dir, output_path
 from genadapt.core.params import load_params
-from genadapt.families import load_verb
-from genadapt.report import classifier_section, dann_section, read_stage_times, render_html
+from genadapt.core.registry import load_verb
 
 
 def main() -> None:
+    # here, not above: nothing heavy before run_stage hands the stage to the warm server
+    from genadapt.evaluator.report import classifier_section
+    from genadapt.report import dann_section, read_stage_times, render_html
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=output_path, required=True, help="report folder")
     args = parser.parse_args()

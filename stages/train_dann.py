@@ -8,10 +8,12 @@ from pathlib import Path
 from genadapt.core.cli import run_stage
 from genadapt.core.outputs import output_path
 from genadapt.core.params import load_params
-from genadapt.dann_study import train_pair
 
 
 def main() -> None:
+    # here, not above: nothing heavy before run_stage hands the stage to the warm server
+    from genadapt.adaptation.study import train_pair
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("pair", help="a key of dann.pairs in params.yaml, e.g. mnist-mnistm")
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"), help="prepared datasets folder")

@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from test_dann import _tiny_cfg, _tiny_pair
 
 from genadapt.adaptation import get_method, method_names, methods
+from genadapt.adaptation.loop import train_mode
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import ADAPTATION_METHODS
-from genadapt.training.dann import train_mode
 
 
 def test_every_method_module_is_registered_under_its_name():

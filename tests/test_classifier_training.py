@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genadapt.training.classifier import fit_classifier
+from genadapt.evaluator.loop import fit_classifier
 
 
 def test_same_seed_same_weights_whatever_ran_before():
@@ -31,7 +31,8 @@ def test_an_evaluator_may_read_at_its_own_size(tmp_path, raw_params):
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, parse_params
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
-    from genadapt.evaluator import Evaluator, train
+    from genadapt.evaluator.scoring import Evaluator
+    from genadapt.evaluator.train import train
 
     data = tmp_path / "faces"
     data.mkdir()

@@ -7,12 +7,12 @@ import torch
 from conftest import InterruptAt
 
 from genadapt.adaptation import get_method
+from genadapt.adaptation.loop import Domain, PairData, accuracy, grl_lambda, train_mode
 from genadapt.adaptation.methods.dann_st import class_balance_loss
+from genadapt.adaptation.network import DANN, DANNConfig, grad_reverse
 from genadapt.core.params import parse_params
 from genadapt.dann_table import accuracy_table, markdown_table, selection_markdown
-from genadapt.models.dann import DANN, DANNConfig, grad_reverse
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.dann import Domain, PairData, accuracy, grl_lambda, train_mode
 
 
 def test_gradient_reversal_flips_and_scales():
@@ -95,7 +95,7 @@ def test_the_weights_kept_are_the_best_on_validation(raw_params, mode):
 def test_each_selection_rule_keeps_its_own_step_and_the_labelled_one_reads_at_most_val_labels(raw_params, monkeypatch):
     """(a) the last step, (b) the best information maximisation on unlabelled validation images,
     (c) the best accuracy on the first val_labels labelled ones: each kept network scores its rule's maximum."""
-    import genadapt.training.dann as loop
+    import genadapt.adaptation.loop as loop
 
     data, cpu = _tiny_pair(), torch.device("cpu")
     scored_sizes = []
@@ -116,7 +116,7 @@ def test_each_selection_rule_keeps_its_own_step_and_the_labelled_one_reads_at_mo
 
 
 def test_information_maximisation_rewards_confident_balanced_predictions():
-    from genadapt.training.dann import information_maximisation
+    from genadapt.adaptation.loop import information_maximisation
 
     k = 10
     assert information_maximisation(torch.eye(k)) == pytest.approx(np.log(k), abs=1e-5)  # one confident image per class
@@ -141,7 +141,7 @@ def test_pixel_st_starts_from_the_pixel_network(raw_params):
 
 
 def test_pixel_st_runs_log_the_warm_start(raw_params):
-    from genadapt.dann_study import _run_params
+    from genadapt.adaptation.study import _run_params
 
     params = parse_params(raw_params)
     assert _run_params(params, "mnist-mnistm", "pixel_st", 0)["dann.warm_start"] is True
@@ -200,8 +200,8 @@ def test_pair_validation(raw_params):
 def test_a_pixel_pair_may_set_its_own_class_balance(raw_params):
     """pixel_st takes the pixel pair's class_balance when it sets one, the pair's otherwise; the
     other modes always take the pair's, and each run logs the weight it trained with."""
+    from genadapt.adaptation.study import _run_params, class_balance
     from genadapt.core.errors import PipelineError
-    from genadapt.dann_study import _run_params, class_balance
 
     raw_params["dann"]["pairs"]["mnist-mnistm"]["class_balance"] = 0.0
     params = parse_params(raw_params)
@@ -220,8 +220,8 @@ def test_a_pixel_pair_may_set_its_own_class_balance(raw_params):
 def test_a_pixel_pair_may_set_its_own_width_steps_and_st_weight(raw_params):
     """The pixel modes train with the pixel pair's width, steps and st_weight when it sets them, dann's
     otherwise; the other modes always with dann's, and each run logs what it trained with."""
+    from genadapt.adaptation.study import _run_params, mode_config
     from genadapt.core.errors import PipelineError
-    from genadapt.dann_study import _run_params, mode_config
 
     params = parse_params(raw_params)
     assert mode_config(params, "mnist-mnistm", "pixel_st") == params.dann  # unset: dann's
@@ -251,7 +251,7 @@ def test_pair_needs_its_channel_count(raw_params):
 
 
 def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, tmp_path):
-    from genadapt.dann_study import load_pair
+    from genadapt.adaptation.study import load_pair
     from genadapt.data.prepared import PreparedSplit, write_prepared
 
     rng = np.random.default_rng(0)
@@ -279,8 +279,8 @@ def test_several_seeds_give_mean_and_std_and_a_run_per_seed(raw_params, tmp_path
     training, and reports each seed's accuracy, their mean and std, and the validation accuracy."""
     from mlflow.tracking import MlflowClient
 
+    from genadapt.adaptation.study import train_pair
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
-    from genadapt.dann_study import train_pair
     from genadapt.data.prepare import prepare_dataset
     from genadapt.data.prepared import write_prepared
 

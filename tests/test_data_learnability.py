@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
 from genadapt.data.embedded.faces import make_faces
 from genadapt.data.transforms import to_common_format
-from genadapt.training.classifier import fit_classifier, predict
+from genadapt.evaluator.loop import fit_classifier, predict
 
 pytestmark = pytest.mark.slow
 

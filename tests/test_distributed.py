@@ -30,7 +30,7 @@ def test_torchrun_two_processes(tmp_path):
     data.mkdir(parents=True)
     source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=64, n_test=32)
     write_prepared(data, "faces", "embedded", "faces", prepare_dataset("faces", source, 0))
-    from genadapt.evaluator import train as train_classifier
+    from genadapt.evaluator.train import train as train_classifier
 
     train_classifier(params, data, tmp_path / "evaluator", tmp_path / "evaluator.json")
 

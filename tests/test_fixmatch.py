@@ -11,9 +11,9 @@ from conftest import InterruptAt
 from test_dann import _tiny_cfg, _tiny_pair
 
 from genadapt.adaptation import get_method
+from genadapt.adaptation.loop import train_mode
 from genadapt.adaptation.methods.fixmatch import pseudo_label_loss
 from genadapt.training.checkpointing import Checkpointer
-from genadapt.training.dann import train_mode
 
 FIXMATCH = get_method("fixmatch")
 

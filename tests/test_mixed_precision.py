@@ -11,10 +11,10 @@ import torch
 
 from genadapt.core import runtime
 from genadapt.data.prepared import PreparedSplit
+from genadapt.evaluator.loop import fit_classifier
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.training import GANData, train_gan
 from genadapt.families.vae.training import train_vae
-from genadapt.training.classifier import fit_classifier
 
 CPU = torch.device("cpu")
 

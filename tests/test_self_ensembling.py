@@ -7,11 +7,11 @@ import torch
 from test_dann import _tiny_cfg, _tiny_pair
 
 from genadapt.adaptation import get_method
+from genadapt.adaptation.loop import train_mode
 from genadapt.adaptation.methods.self_ensembling import balance_loss, consistency_loss, small_image_augment
+from genadapt.adaptation.network import DANN, DANNConfig
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import parse_params
-from genadapt.models.dann import DANN, DANNConfig
-from genadapt.training.dann import train_mode
 
 SE = get_method("self_ensembling")
 

@@ -65,7 +65,7 @@ def _value(row: dict, key: str) -> str:
 
 
 def selection_markdown(table: dict[str, dict], modes: tuple[str, ...]) -> str:
-    """Target test accuracy of each mode under the three selection rules (genadapt.training.dann.SELECTIONS):
+    """Target test accuracy of each mode under the three selection rules (genadapt.adaptation.loop.SELECTIONS):
     (a) the last step, (b) the unsupervised criterion on unlabelled validation images, (c) labelled validation."""
     lines = ["| pair | mode | (a) last step | (b) unsupervised (information maximisation) | (c) labelled validation |"
              " target test N | unlabelled / labelled val N | seeds |", "|---|---|---|---|---|---|---|---|"]

@@ -13,21 +13,6 @@ from genadapt.dann_table import cell
 from genadapt.metrics.intervals import wilson_interval
 from genadapt.sections import Headline, Section, png_of_figure
 
-
-def classifier_section(metrics_dir: Path) -> Section:
-    metrics, notes = {}, {}
-    for path in sorted(Path(metrics_dir).glob("*.json")):
-        values = json.loads(path.read_text())
-        for key, value in values.items():
-            if key.startswith("test_") and key != "test_n":
-                metrics[f"{path.stem} {key}"] = value
-                notes[f"{path.stem} {key}"] = f"test split, N={values['test_n']} (weights chosen at step {values['chosen_step']})"
-            elif key.startswith("val_") and key != "val_n":
-                metrics[f"{path.stem} {key}"] = value
-                notes[f"{path.stem} {key}"] = f"validation split, N={values['val_n']}: chose the weights"
-    return Section(title="Evaluator classifiers", params={}, metrics=metrics, metric_notes=notes)
-
-
 # The course reports' target test accuracies (real digits; report 001), beside ours.
 COURSE_DANN = {"svhn-mnistm": {"source_only": 0.4563, "dann": 0.4717, "target_only": 0.9561},
                "mnistm-usps": {"source_only": 0.7154, "dann": 0.7947, "target_only": 0.9671},

@@ -1,6 +1,6 @@
 """Domain-adaptation methods as plug-ins: each module of ``methods/`` defines ``METHOD``, a
 :class:`~genadapt.adaptation.method.Method` (what it trains on, its loss terms, an optional
-teacher), and the one training loop (``genadapt.training.dann``) calls those hooks, with no
+teacher), and the one training loop (``genadapt.adaptation.loop``) calls those hooks, with no
 per-method branch. ``dann.modes`` in params.yaml names the methods to run; adding a method is one
 module here, its name there, and its test. A method's own settings are fields of its dataclass,
 with the published values as defaults; ``dann.settings.<method>`` in params.yaml overrides them."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from genadapt.core import stage_server
 from genadapt.core.errors import PipelineError
 
 IMPORT_TRACE = "GENADAPT_IMPORT_TRACE"  # a folder: each stage process writes the project files it imported there
@@ -22,6 +23,10 @@ def run_stage(main: Callable[[], None]) -> None:
 
     Under DVC the stage also says when it starts and how long it took (imports included), and
     records that time in ``logs/stage_times/<stage>.json``, so a user sees what the run is spent on."""
+    if stage_server.enabled():  # hand the stage to a warm process that has paid the imports
+        code = stage_server.delegate()
+        if code is not None:
+            sys.exit(code)
     stage = os.environ.get("DVC_STAGE")
     if stage:
         print(f"[{STARTED_AT}] {stage}: started (imports {time.monotonic() - STARTED:.1f}s)", file=sys.stderr, flush=True)

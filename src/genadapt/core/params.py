@@ -53,7 +53,7 @@ ADAPTATION_METHODS = tuple(sorted(p.stem for p in (Path(__file__).parents[1] / "
 
 @dataclass(frozen=True)
 class PixelMode:
-    """A pixel-level mode (genadapt.dann_study): an adaptation method trained on the source images
+    """A pixel-level mode (genadapt.adaptation.study): an adaptation method trained on the source images
     translated into the target's style by a CycleGAN, with their source labels."""
 
     method: str  # a module of genadapt/adaptation/methods/
@@ -311,7 +311,7 @@ def _one_line(exc: ValidationError, prefix: tuple = ()) -> PipelineError:
 
 def validate_instance(family: str, name: str, raw: Any) -> Any:
     """One model instance, validated by its family's params (defaults filled in)."""
-    from genadapt.families import family_params
+    from genadapt.core.registry import family_params
 
     if not isinstance(raw, dict):
         raise PipelineError(f"params.yaml: models.{family}.{name}: expected a mapping, got {raw!r}")
@@ -326,7 +326,7 @@ def validate_instance(family: str, name: str, raw: Any) -> Any:
 def parse_params(raw, families: Iterable[str] | None = None) -> Params:
     """Validate an already-loaded params mapping: the core sections and the instances of
     ``families`` (None: every family). The others are checked for names only."""
-    from genadapt.families import FAMILIES, family_params
+    from genadapt.core.registry import FAMILIES, family_params
 
     try:
         params = Params.model_validate(raw)

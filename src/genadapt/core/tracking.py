@@ -23,6 +23,7 @@ from pathlib import Path
 
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import Params, flatten
+from genadapt.core.stage_server import STAGE_PID
 
 RUN_FILE = "mlflow_run.json"  # written into each train stage's output folder
 
@@ -92,10 +93,12 @@ def _git_commit() -> str:
 
 def pipeline_execution() -> str | None:
     """An id shared by every stage process of one `dvc repro` / `dvc exp run`: the pid and start
-    time of the nearest ``dvc`` ancestor process (Linux /proc); None when not run by DVC."""
-    pid = os.getppid()
+    time of the nearest ``dvc`` ancestor process (Linux /proc); None when not run by DVC. The walk
+    starts at the process DVC started, which is the stage server's client when the stage runs in
+    the server's child (core/stage_server.py)."""
+    pid = int(os.environ.get(STAGE_PID, os.getpid()))
     try:
-        for _ in range(8):
+        for _ in range(9):
             stat = Path(f"/proc/{pid}/stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, ...
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")

@@ -27,13 +27,13 @@ from torch import nn
 
 from genadapt.core.outputs import write_json
 from genadapt.core.params import DIGIT_DATASETS, Params
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import model_run
 from genadapt.data.image_files import read_images
 from genadapt.data.prepared import load_split
 from genadapt.data.transforms import to_common_format
-from genadapt.evaluator import Evaluator
-from genadapt.families import StagePaths
+from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.cyclegan.params import CycleGANParams
 from genadapt.families.cyclegan.stored import direction_ends, instance, load_translators, translation_inputs
 from genadapt.metrics.diversity import diversity_ratio

@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from genadapt.core.params import Params, flatten
-from genadapt.families import instance_paths
+from genadapt.core.registry import instance_paths
 from genadapt.families.cyclegan.params import CycleGANParams
 from genadapt.families.cyclegan.stored import LOSS_COLUMNS, instance, load_translators
 from genadapt.figures import learning_curves

@@ -7,12 +7,12 @@ from torch import nn
 
 from genadapt.core.outputs import atomic_dir, atomic_file, write_json
 from genadapt.core.params import Params, flatten
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import bf16_autocast, resolve_device
 from genadapt.core.tracking import MetricBuffer, log_data_inputs, resume_or_start_run, start_model_run, write_run_file
 from genadapt.core.weights import save_weights
 from genadapt.data.prepared import read_meta
-from genadapt.evaluator import Evaluator
-from genadapt.families import StagePaths
+from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.cyclegan.stored import DIRECTIONS, LOSS_COLUMNS, instance, split_images
 from genadapt.families.cyclegan.training import Translators, UnpairedData, train_cyclegan, translate
 from genadapt.figures import learning_curves

@@ -7,14 +7,14 @@ import pandas as pd
 
 from genadapt.core.outputs import write_json
 from genadapt.core.params import Params
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import (
     model_run,
 )
 from genadapt.data.image_files import read_images
 from genadapt.data.prepared import load_split
-from genadapt.evaluator import Evaluator
-from genadapt.families import StagePaths
+from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.stored import instance
 from genadapt.metrics.frechet import frechet_distance

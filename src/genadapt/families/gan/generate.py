@@ -11,11 +11,11 @@ from PIL import Image
 
 from genadapt.core.outputs import atomic_dir
 from genadapt.core.params import Params
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import (
     model_run,
 )
-from genadapt.families import StagePaths
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.latent import generate_images, sample_latent
 from genadapt.families.gan.stored import instance, load_generator

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from genadapt.core.params import Params, flatten
-from genadapt.families import instance_paths
+from genadapt.core.registry import instance_paths
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.params import GANParams
 from genadapt.families.gan.stored import instance, load_generator

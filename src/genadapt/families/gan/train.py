@@ -15,6 +15,7 @@ import torch
 
 from genadapt.core.outputs import atomic_dir, atomic_file, write_json
 from genadapt.core.params import Params, flatten
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import bf16_autocast, resolve_device
 from genadapt.core.tracking import (
     MetricBuffer,
@@ -28,8 +29,7 @@ from genadapt.core.weights import save_weights
 from genadapt.data.prepared import load_split, read_meta
 from genadapt.data.transforms import to_common_format
 from genadapt.distributed import barrier, init_world, local_device, shutdown
-from genadapt.evaluator import Evaluator
-from genadapt.families import StagePaths
+from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.latent import generate_images, sample_latent
 from genadapt.families.gan.model import Generator

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from genadapt.core.outputs import write_json
 from genadapt.core.params import Params
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import model_run
 from genadapt.data.prepared import load_split
-from genadapt.families import StagePaths
 from genadapt.families.vae.stored import load_model
 from genadapt.metrics.reconstruction import reconstruction_mse
 

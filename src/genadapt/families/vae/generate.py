@@ -8,10 +8,10 @@ import torch
 from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir
 from genadapt.core.params import Params
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device, seed_everything, to_float_images
 from genadapt.core.tracking import model_run
 from genadapt.data.prepared import PreparedSplit, load_split
-from genadapt.families import StagePaths
 from genadapt.families.vae.model import VAE
 from genadapt.families.vae.stored import load_model
 from genadapt.figures import plt, save_grid

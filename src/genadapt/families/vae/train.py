@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from genadapt.core.outputs import atomic_dir, atomic_file
 from genadapt.core.params import Params, flatten
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import bf16_autocast, resolve_device
 from genadapt.core.tracking import MetricBuffer, log_data_inputs, resume_or_start_run, start_model_run, write_run_file
 from genadapt.core.weights import save_weights
 from genadapt.data.prepared import load_split, read_meta
-from genadapt.families import StagePaths
 from genadapt.families.vae.stored import WEIGHTS
 from genadapt.families.vae.training import train_vae, vae_config
 from genadapt.figures import learning_curves

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 
 from genadapt.adaptation import get_method
+from genadapt.adaptation.loop import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
+from genadapt.adaptation.network import DANN, DANNConfig
 from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir, write_json
 from genadapt.core.params import PIXEL_MODES, DANNParams, Params, flatten
@@ -30,9 +32,7 @@ from genadapt.data.transforms import to_common_format
 from genadapt.figures import learning_curves, plt
 from genadapt.metrics.intervals import mean_std
 from genadapt.metrics.tsne import tsne_2d, tsne_figure
-from genadapt.models.dann import DANN, DANNConfig
 from genadapt.training.checkpointing import Checkpointer, fingerprint
-from genadapt.training.dann import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
 
 TSNE_MODES = ("source_only", "dann", "pixel_st")  # the before/after view of alignment
 PIXEL_OVERRIDES = ("width", "steps", "st_weight")  # dann settings a pixel pair may set for its own modes

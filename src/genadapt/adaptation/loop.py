@@ -35,11 +35,11 @@ import torch
 import torch.nn.functional as F
 
 from genadapt.adaptation import get_method
+from genadapt.adaptation.network import DANN, DANNConfig
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import DANNParams
 from genadapt.core.runtime import TrainingProgress, to_float_images
 from genadapt.core.tracking import MetricBuffer
-from genadapt.models.dann import DANN, DANNConfig
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
 from genadapt.training.selection import KeepBest

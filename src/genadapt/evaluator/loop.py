@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from genadapt.core.errors import PipelineError
 from genadapt.core.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
-from genadapt.models.classifier import ClassifierConfig, SmallCNN
+from genadapt.evaluator.network import ClassifierConfig, SmallCNN
 from genadapt.training.augment import shift_and_contrast, soften
 from genadapt.training.sampling import EpochSampler
 

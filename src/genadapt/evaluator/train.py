@@ -1,10 +1,5 @@
-"""Evaluator classifiers: one per dataset, trained on its train split, its weights chosen on the
-validation split (best of ``SELECTION_POINTS`` checkpoints), scored once on its test split.
-
-Digits: a 10-way classifier. Faces: a multi-label classifier over every attribute column. Their
-own test accuracy is recorded beside every number they produce (generated-image accuracy,
-``fd_classifier``), so a reader knows how far to trust it.
-"""
+"""The train-classifier stage: an evaluator trained on a dataset's train split, its weights chosen on
+the validation split (best of ``SELECTION_POINTS`` checkpoints), scored once on its test split."""
 
 from __future__ import annotations
 
@@ -14,18 +9,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir, write_json
 from genadapt.core.params import Params
 from genadapt.core.runtime import bf16_autocast, resolve_device
-from genadapt.core.weights import load_weights, save_weights
+from genadapt.core.weights import save_weights
 from genadapt.data.prepared import PreparedSplit, load_split, read_meta
 from genadapt.data.transforms import to_common_format
-from genadapt.models.classifier import ClassifierConfig, SmallCNN
-from genadapt.training.classifier import fit_classifier, predict
+from genadapt.evaluator.loop import fit_classifier, predict
+from genadapt.evaluator.network import NAME, SmallCNN
 from genadapt.training.selection import KeepBest
-
-NAME = "classifier"
 
 
 def _targets(split: PreparedSplit, kind: str) -> tuple[np.ndarray, list[str]]:
@@ -81,38 +73,3 @@ def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> 
         (tmp / "evaluator.json").write_text(json.dumps({**info, "test_metrics": metrics}, indent=2) + "\n")
     write_json(metrics_file, metrics)
     return metrics
-
-
-class Evaluator:
-    """A trained evaluator classifier applied to images of any size (resized to its input)."""
-
-    def __init__(self, model_dir: Path, device: torch.device):
-        info_path = Path(model_dir) / "evaluator.json"
-        if not info_path.exists():
-            raise PipelineError(f"{info_path}: not found; run the train-classifier stage first")
-        self.info = json.loads(info_path.read_text())
-        config = json.loads((Path(model_dir) / f"{NAME}.json").read_text())
-        self.model = load_weights(SmallCNN(ClassifierConfig(**config)), model_dir, NAME).to(device).eval()
-
-    def _prepare(self, images: np.ndarray) -> np.ndarray:
-        return to_common_format(images, self.info["image_size"], self.info["channels"])
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Classes (N,) for digits, 0/1 attributes (N, K) for faces, of images (N, H, W, C) uint8."""
-        return predict(self.model, self._prepare(images))
-
-    @torch.no_grad()
-    def features(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Penultimate features (N, F) for Frechet distances in this classifier's feature space."""
-        from genadapt.core.runtime import to_float_images
-
-        x = self._prepare(images)
-        device = next(self.model.parameters()).device
-        chunks = [self.model.features(to_float_images(torch.from_numpy(x[i:i + batch_size])).to(device)).cpu()
-                  for i in range(0, len(x), batch_size)]
-        return torch.cat(chunks).numpy().astype(np.float64)
-
-    def output_index(self, name: str) -> int:
-        if name not in self.info["outputs"]:
-            raise PipelineError(f"evaluator of {self.info['dataset']} has no output {name!r}")
-        return self.info["outputs"].index(name)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+NAME = "classifier"  # a trained evaluator's files: classifier.safetensors + classifier.json
+
 
 @dataclass(frozen=True)
 class ClassifierConfig:

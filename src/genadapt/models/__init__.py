@@ -1,1 +1,0 @@
-"""Model families, one module each."""

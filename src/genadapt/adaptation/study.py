@@ -25,14 +25,15 @@ from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir, write_json
 from genadapt.core.params import PIXEL_MODES, DANNParams, Params, flatten
 from genadapt.core.runtime import resolve_device
-from genadapt.core.tracking import MetricBuffer, ModelRun, log_data_inputs, resume_or_start_run, start_model_run
+from genadapt.core.tracking import MetricBuffer, ModelRun, log_data_inputs
 from genadapt.core.weights import load_config, load_weights, save_weights
 from genadapt.data.prepared import load_split
 from genadapt.data.transforms import to_common_format
-from genadapt.figures import learning_curves, plt
+from genadapt.figures import plt
 from genadapt.metrics.intervals import mean_std
 from genadapt.metrics.tsne import tsne_2d, tsne_figure
 from genadapt.training.checkpointing import Checkpointer, fingerprint
+from genadapt.training.session import Plot, log_plots, open_training_run
 
 TSNE_MODES = ("source_only", "dann", "pixel_st")  # the before/after view of alignment
 PIXEL_OVERRIDES = ("width", "steps", "st_weight")  # dann settings a pixel pair may set for its own modes
@@ -145,23 +146,21 @@ def _train_or_reuse(params, pair, mode, seed: int, stem: str, data, device, chec
                                      f"{stem}.{rule}").to(device).eval() for rule in SELECTIONS}
         return chosen, done["run_id"], done["steps"]
     checkpoint = Checkpointer(checkpoint_dir / f"{stem}.ckpt", fp, cfg.checkpoint_every)
-    run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
-        params, "dann", run_params, run_name=f"dann {pair} {mode} seed {seed}", tags={"dann.pair": pair, "dann.mode": mode}))
+    run = open_training_run(checkpoint, params, "dann", run_params, run_name=f"dann {pair} {mode} seed {seed}",
+                            tags={"dann.pair": pair, "dann.mode": mode})
     with run.failing_on_error():
         log_data_inputs(run, inputs)
         method = PIXEL_MODES[mode].method if mode in PIXEL_MODES else mode
         _, curves, chosen = train_mode(method, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
                                        checkpoint.with_extra(run_id=run.run_id), class_balance(params, pair, mode), init)
-        columns = [c for c in ("loss_class", "loss_domain", "lr") if c in curves]
-        run.log_figure(learning_curves(curves, columns, f"{mode} on {pair}"), f"curves/{mode}.png")
         steps = dict.fromkeys(SELECTIONS, cfg.steps)
         if "val_accuracy" in curves:
             scored = curves.dropna(subset=["val_accuracy"])
             for rule, column in (("labelled", "val_accuracy"), ("unsupervised", "val_information")):
                 steps[rule] = int(scored["step"][scored[column].idxmax()])  # the first best, as training kept
-            run.log_figure(learning_curves(scored, ["val_accuracy", "val_information"],
-                                           f"{mode} on {pair}: target validation (steps {steps['labelled']} / "
-                                           f"{steps['unsupervised']} kept)"), f"curves/{mode}_val.png")
+        log_plots(run, curves, [Plot(["loss_class", "loss_domain", "lr"], f"{mode} on {pair}", f"curves/{mode}.png"),
+                                Plot(["val_accuracy", "val_information"], f"{mode} on {pair}: target validation (steps "
+                                     f"{steps['labelled']} / {steps['unsupervised']} kept)", f"curves/{mode}_val.png", scored_rows=True)])
         run.log_metrics({"best_step": steps["labelled"], "unsupervised_step": steps["unsupervised"]})
         for rule, model in chosen.items():
             save_weights(model, model.cfg.to_dict(), checkpoint_dir, f"{stem}.{rule}")

@@ -5,19 +5,16 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 
-from genadapt.core.outputs import atomic_dir, atomic_file, write_json
 from genadapt.core.params import Params, flatten
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import bf16_autocast, resolve_device
-from genadapt.core.tracking import MetricBuffer, log_data_inputs, resume_or_start_run, start_model_run, write_run_file
-from genadapt.core.weights import save_weights
+from genadapt.core.tracking import MetricBuffer, log_data_inputs
 from genadapt.data.prepared import read_meta
 from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.cyclegan.stored import DIRECTIONS, LOSS_COLUMNS, instance, split_images
 from genadapt.families.cyclegan.training import Translators, UnpairedData, train_cyclegan, translate
-from genadapt.figures import learning_curves
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.training.checkpointing import Checkpointer, fingerprint
+from genadapt.training.session import Plot, close_training, open_training_run, save_trained, training_checkpoint
 
 
 class EvaluatorInput(nn.Module):
@@ -44,10 +41,9 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     meta_a, meta_b = read_meta(paths.data), read_meta(paths.data_b)
     data = UnpairedData(split_images(cfg, paths.data, "train"), split_images(cfg, paths.data_b, "train"))
     device = resolve_device(cfg.device)
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
     bf16 = bf16_autocast(device, cfg.amp)  # a checkpoint resumes only in the precision it was trained in
-    checkpoint = Checkpointer(paths.checkpoints / f"{name}.ckpt",
-                              fingerprint([flatten(cfg, name), params.seed, meta_a, meta_b, bf16]), cfg.checkpoint_every)
+    checkpoint = training_checkpoint(paths.checkpoints / f"{name}.ckpt", [flatten(cfg, name), params.seed, meta_a, meta_b, bf16],
+                                     cfg.checkpoint_every)
     evaluator_a, evaluator_b = Evaluator(paths.evaluator, device), Evaluator(paths.evaluator_b, device)
     # The best pair is chosen on the validation splits; the test splits are for evaluate only.
     val_a, val_b = split_images(cfg, paths.data, "val"), split_images(cfg, paths.data_b, "val")
@@ -60,27 +56,16 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
                 + frechet_distance(evaluator_a.features(translate(pair.b_to_a, val_b[:n])), real_a))
 
     semantic = EvaluatorInput(evaluator_a) if cfg.lambda_semantic else None
-    run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
-        params, name, {**flatten(cfg, name), "data.a": meta_a["name"], "data.b": meta_b["name"], "data.a.source": meta_a["source"],
-                       "data.b.source": meta_b["source"], "bf16_autocast": bf16}))
+    run = open_training_run(checkpoint, params, name, {**flatten(cfg, name), "data.a": meta_a["name"], "data.b": meta_b["name"],
+                                                       "data.a.source": meta_a["source"], "data.b.source": meta_b["source"],
+                                                       "bf16_autocast": bf16})
     with run.failing_on_error():
         log_data_inputs(run, {"domain_a": paths.data, "domain_b": paths.data_b})
         pair, curves, summary = train_cyclegan(cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
                                                checkpoint.with_extra(run_id=run.run_id), quality_score, semantic)
-        with atomic_dir(paths.out) as tmp:
-            for direction in DIRECTIONS:
-                G = getattr(pair, direction)
-                save_weights(G, G.cfg.to_dict(), tmp, direction)
-            write_json(tmp / "training_summary.json", summary)
-            write_run_file(tmp, run.run_id, name)
-        with atomic_file(paths.curves) as tmp:
-            curves.to_csv(tmp, index=False)
-        checkpoint.remove()
-        run.log_figure(learning_curves(curves, [c for c in LOSS_COLUMNS if c in curves], f"{name} training"), "curves/training.png")
-        if "val_score" in curves:
-            scored = curves.dropna(subset=["val_score"])
-            run.log_figure(learning_curves(scored, ["val_score"], f"{name}: fd_classifier both ways on the validation splits"),
-                           "curves/quality.png")
-        run.log_file(paths.curves, "curves")
-        run.log_metrics({k: v for k, v in summary.items() if v is not None})
+        save_trained(paths, name, run, {direction: getattr(pair, direction) for direction in DIRECTIONS}, curves, summary)
+        close_training(run, checkpoint, paths.curves, curves,
+                       [Plot(list(LOSS_COLUMNS), f"{name} training", "curves/training.png"),
+                        Plot(["val_score"], f"{name}: fd_classifier both ways on the validation splits", "curves/quality.png",
+                             scored_rows=True)], summary)
     run.finish()

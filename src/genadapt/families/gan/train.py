@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genadapt.core.outputs import atomic_dir, atomic_file, write_json
 from genadapt.core.params import Params, flatten
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import bf16_autocast, resolve_device
@@ -21,11 +20,7 @@ from genadapt.core.tracking import (
     MetricBuffer,
     ModelRun,
     log_data_inputs,
-    resume_or_start_run,
-    start_model_run,
-    write_run_file,
 )
-from genadapt.core.weights import save_weights
 from genadapt.data.prepared import load_split, read_meta
 from genadapt.data.transforms import to_common_format
 from genadapt.distributed import barrier, init_world, local_device, shutdown
@@ -36,9 +31,8 @@ from genadapt.families.gan.model import Generator
 from genadapt.families.gan.params import GANParams
 from genadapt.families.gan.stored import GENERATOR, instance
 from genadapt.families.gan.training import GANData, train_gan
-from genadapt.figures import learning_curves
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.training.checkpointing import Checkpointer, fingerprint
+from genadapt.training.session import Plot, close_training, open_training_run, save_trained, training_checkpoint
 
 
 def load_gan_data(cfg: GANParams, data_dir: Path, split: str = "train") -> GANData:
@@ -59,15 +53,14 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     """Train one GAN. Under ``torchrun`` every rank trains; rank 0 alone logs, checkpoints and writes outputs."""
     cfg = instance(params, name)
     kind = get_kind(cfg.kind)
-    data_dir, evaluator_dir, out_dir, checkpoint_dir = paths.data, paths.evaluator, paths.out, paths.checkpoints
+    data_dir, evaluator_dir, checkpoint_dir = paths.data, paths.evaluator, paths.checkpoints
     meta = read_meta(data_dir)
     data = load_gan_data(cfg, data_dir)
     world = init_world(resolve_device(cfg.device))
     device = local_device(resolve_device(cfg.device), world)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
     bf16 = bf16_autocast(device, cfg.amp)  # a checkpoint resumes only in the precision it was trained in
-    checkpoint = Checkpointer(checkpoint_dir / f"{name}.ckpt", fingerprint([flatten(cfg, name), params.seed, meta, world.size, bf16]),
-                              cfg.checkpoint_every)
+    checkpoint = training_checkpoint(checkpoint_dir / f"{name}.ckpt", [flatten(cfg, name), params.seed, meta, world.size, bf16],
+                                     cfg.checkpoint_every)
     if not world.is_main:
         train_gan(kind, cfg, data, device, params.seed, checkpoint=checkpoint, world=world)
         barrier(world)
@@ -93,33 +86,22 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
             scored["score"] = conditional_score(fd, scored["intended_accuracy"], cfg.condition_weight)
         return scored
 
-    run = resume_or_start_run(checkpoint.peek_extra().get("run_id"), checkpoint.peek_step(), lambda: start_model_run(
-        params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"], "world_size": world.size,
-                       "bf16_autocast": bf16},
-        tags={"gan.kind": kind.name}))
+    run = open_training_run(checkpoint, params, name, {**flatten(cfg, name), "data.name": meta["name"], "data.source": meta["source"],
+                                                       "world_size": world.size, "bf16_autocast": bf16},
+                            tags={"gan.kind": kind.name})
     with run.failing_on_error():
         log_data_inputs(run, {"training": data_dir})
         try:
             G, curves, summary = train_gan(kind, cfg, data, device, params.seed, MetricBuffer(run, params.tracking.log_every),
                                            checkpoint.with_extra(run_id=run.run_id), quality_score, world)
-            with atomic_dir(out_dir) as tmp:
-                save_weights(G, G.cfg.to_dict(), tmp, GENERATOR)
-                write_json(tmp / "training_summary.json", summary)
-                write_run_file(tmp, run.run_id, name)
-            with atomic_file(paths.curves) as tmp:
-                curves.to_csv(tmp, index=False)
+            save_trained(paths, name, run, {GENERATOR: G}, curves, summary)
         finally:
             barrier(world)
             shutdown(world)
-        checkpoint.remove()
-        columns = [c for c in kind.loss_columns if c in curves]
-        run.log_figure(learning_curves(curves, columns, f"{name} training"), "curves/training.png")
-        if "val_fd_classifier" in curves:
-            scored = curves.dropna(subset=["val_fd_classifier"])
-            run.log_figure(learning_curves(scored, ["val_fd_classifier"], f"{name}: fd_classifier on the validation split during training"),
-                           "curves/quality.png")
-        run.log_file(paths.curves, "curves")
-        run.log_metrics({k: v for k, v in summary.items() if v is not None})
+        close_training(run, checkpoint, paths.curves, curves,
+                       [Plot(kind.loss_columns, f"{name} training", "curves/training.png"),
+                        Plot(["val_fd_classifier"], f"{name}: fd_classifier on the validation split during training", "curves/quality.png",
+                             scored_rows=True)], summary)
         _log_mlflow_model(run, G)
     run.finish()
 

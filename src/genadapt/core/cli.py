@@ -72,7 +72,9 @@ def record_stage_time(stage: str, seconds: float, status: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     device, peak = peak_memory()
     record = {"stage": stage, "seconds": round(seconds, 1), "status": status, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-              "device": device, "peak_memory_mib": round(peak, 1)}
+              "device": device, "peak_memory_mib": round(peak, 1),
+              # forked by the stage server: a CPU peak includes the libraries the server had loaded (shared pages)
+              "stage_server": stage_server.STAGE_PID in os.environ}
     (folder / f"{stage.replace('/', '_')}.json").write_text(json.dumps(record))
 
 

@@ -1,10 +1,10 @@
-"""Choose each DANN pair's ``invert_source`` and ``class_balance`` on the target validation split.
+"""Choose each adaptation pair's ``invert_source`` and ``class_balance`` on the target validation split.
 
-For every pair of params.yaml's ``dann.pairs`` (after any preset), dann_st, the mode both settings
-act on, is trained with each of the four combinations (seed ``seed``, the pair's ``steps`` as a
-budget, the best validation checkpoint kept as in the train-dann stages) and scored on the target's
+For every instance of params.yaml's ``models.adapt`` (after any preset), dann_st, the method both
+settings act on, is trained with each of the four combinations (seed ``seed``, the pair's ``steps`` as a
+budget, the best validation checkpoint kept as in the train-adapt stages) and scored on the target's
 labelled validation split. The test splits are never read. Prints one Markdown table (validation
-accuracy and the step kept per combination) and the chosen settings as a ``dann.pairs`` block to
+accuracy and the step kept per combination) and the chosen settings as a ``models.adapt`` block to
 paste into params.yaml or a preset. Needs the prepared data (``dvc repro prepare-data``).
 
     PYTHONPATH=src python bench/dann_presets.py [--pairs mnist-mnistm usps-mnistm]
@@ -17,34 +17,33 @@ import itertools
 import time
 from pathlib import Path
 
-from genadapt.adaptation.loop import train_mode
-from genadapt.adaptation.study import load_pair
 from genadapt.core.params import load_params, replace
+from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
+from genadapt.families.adapt.loop import train_mode
+from genadapt.families.adapt.train import load_pair
 
 CANDIDATES = list(itertools.product((False, True), (0.0, 1.0)))  # (invert_source, class_balance)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", nargs="*", help="pairs to tune (default: every dann.pairs key)")
+    parser.add_argument("--pairs", nargs="*", help="pairs to tune (default: every models.adapt instance)")
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"), help="prepared datasets folder")
     args = parser.parse_args()
-    params = load_params()
-    cfg = params.dann
-    device = resolve_device(cfg.device)
-    pairs = args.pairs or list(cfg.pairs)
-    print(f"dann_st, {cfg.steps} steps, seed {params.seed}: target validation accuracy (step kept)\n")
+    params = load_params(families=("adapt",))
+    instances = params.instances("adapt")
+    pairs = args.pairs or list(instances)
+    print(f"dann_st, each pair's steps, seed {params.seed}: target validation accuracy (step kept)\n")
     print("| pair | target val N | " + " | ".join(f"invert {i}, balance {b:g}" for i, b in CANDIDATES) + " | minutes |")
     print(f"|---|---|{'---|' * len(CANDIDATES)}---|", flush=True)
     chosen = {}
     for pair in pairs:
         start, scores = time.perf_counter(), {}
         for invert, balance in CANDIDATES:
-            names = replace(cfg.pairs[pair], invert_source=invert, class_balance=balance)
-            trial = params.model_copy(update={"dann": cfg.model_copy(update={"pairs": {pair: names}})})
-            data = load_pair(trial, pair, args.prepared)
-            _, curves, _ = train_mode("dann_st", cfg, data, device, params.seed, class_balance=balance)
+            cfg = replace(instances[pair], invert_source=invert, class_balance=balance)
+            data = load_pair(cfg, StagePaths(data=args.prepared / cfg.source, data_b=args.prepared / cfg.target))
+            _, curves, _ = train_mode("dann_st", cfg, data, resolve_device(cfg.device), params.seed, class_balance=balance)
             scored = curves.dropna(subset=["val_accuracy"])
             best = scored["val_accuracy"].idxmax()
             scores[invert, balance] = (float(scored["val_accuracy"][best]), int(scored["step"][best]), len(data.target_val.labels))
@@ -54,10 +53,10 @@ def main() -> None:
                            for c in CANDIDATES)
         n_val = scores[CANDIDATES[0]][2]
         print(f"| {pair} | {n_val} | {cells} | {(time.perf_counter() - start) / 60:.1f} |", flush=True)
-    print("\ndann:\n  pairs:")
+    print("\nmodels:\n  adapt:")
     for pair, (invert, balance) in chosen.items():
-        names = cfg.pairs[pair]
-        print(f"    {pair}: {{source: {names.source}, target: {names.target}, channels: {names.channels}, "
+        cfg = instances[pair]
+        print(f"    {pair}: {{source: {cfg.source}, target: {cfg.target}, channels: {cfg.channels}, "
               f"invert_source: {str(invert).lower()}, class_balance: {balance:g}}}")
 
 

@@ -61,8 +61,8 @@ def device_preset(folder: Path, device: str) -> Path:
     """Every stage on ``device`` (families' instances through "*")."""
     path = folder / "device.yaml"
     every = {"*": {"device": device}}
-    path.write_text(json.dumps({"classifier": {"device": device}, "evaluate": {"device": device}, "dann": {"device": device},
-                                "models": {"vae": every, "gan": every, "cyclegan": every}}))
+    path.write_text(json.dumps({"classifier": {"device": device}, "evaluate": {"device": device},
+                                "models": {"vae": every, "gan": every, "cyclegan": every, "adapt": every, "pixel": every}}))
     return path
 
 

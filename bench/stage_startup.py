@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-STAGES = ["prepare-data@mnist", "train-classifier@mnist", "generate-gan@dcgan", "evaluate-vae@vae", "dann-table"]
+STAGES = ["prepare-data@mnist", "train-classifier@mnist", "generate-gan@dcgan", "evaluate-vae@vae", "report"]
 
 
 def cpu_model() -> str:

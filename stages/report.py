@@ -12,7 +12,7 @@ from genadapt.core.registry import load_verb
 def main() -> None:
     # here, not above: nothing heavy before run_stage hands the stage to the warm server
     from genadapt.evaluator.report import classifier_section
-    from genadapt.report import dann_section, read_stage_times, render_html
+    from genadapt.report import read_stage_times, render_html
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=output_path, required=True, help="report folder")
@@ -20,8 +20,7 @@ def main() -> None:
     params = load_params(families=None)
     sections = [load_verb(family, "report")(params, name)
                 for family, instances in params.models.items() for name in instances]
-    sections += [dann_section(params, Path("metrics/dann_table.json"), Path("generated/dann"), Path("generated/dann_pixel")),
-                 classifier_section(Path("metrics/classifiers"))]
+    sections.append(classifier_section(Path("metrics/classifiers")))
     with atomic_dir(args.out) as tmp:
         (tmp / "index.html").write_text(render_html(sections, read_stage_times(stage_times_folder())))
     print(f"report written to {args.out / 'index.html'}")

@@ -8,15 +8,16 @@ import torch
 import torch.nn.functional as F
 from test_dann import _tiny_cfg, _tiny_pair
 
-from genadapt.adaptation import get_method, method_names, methods
-from genadapt.adaptation.loop import train_mode
+from genadapt.families.adapt import methods
+from genadapt.families.adapt.method import get_method, method_names
+from genadapt.families.adapt.loop import train_mode
 from genadapt.core.errors import PipelineError
-from genadapt.core.params import ADAPTATION_METHODS
+from genadapt.families.adapt.params import METHODS
 
 
 def test_every_method_module_is_registered_under_its_name():
     modules = tuple(sorted(p.stem for p in Path(methods.__path__[0]).glob("*.py") if not p.stem.startswith("_")))
-    assert method_names() == ADAPTATION_METHODS == modules
+    assert method_names() == METHODS == modules
     assert {"source_only", "dann", "cdan_e", "dann_st", "self_ensembling", "target_only"} <= set(modules)
     for name in method_names():
         assert get_method(name).name == name
@@ -45,8 +46,8 @@ def test_cdan_e_weights_confident_examples_more_within_each_domain():
     assert plain.item() == pytest.approx(F.binary_cross_entropy_with_logits(torch.tensor([2.0, -2.0, 0.0, 0.0]), target).item())
 
 
-def test_self_training_learns_only_the_teachers_confident_labels(raw_params):
-    cfg = _tiny_cfg(raw_params, st_threshold=0.9, st_weight=2.0)
+def test_self_training_learns_only_the_teachers_confident_labels(tiny):
+    cfg = _tiny_cfg(tiny, st_threshold=0.9, st_weight=2.0)
     teacher_probs = torch.tensor([[0.95, 0.05], [0.6, 0.4]])  # only the first is confident
     student = torch.tensor([[0.0, 0.0], [5.0, -5.0]])
     loss, logged = get_method("dann_st").target_loss(student, teacher_probs, cfg, lam=0.5, class_balance=0.0)
@@ -56,11 +57,11 @@ def test_self_training_learns_only_the_teachers_confident_labels(raw_params):
     assert get_method("dann").target_loss(student, None, cfg, 0.5, 1.0) == (None, {})
 
 
-def test_a_new_method_is_one_module_and_the_loop_trains_it(raw_params, tmp_path, monkeypatch):
+def test_a_new_method_is_one_module_and_the_loop_trains_it(tiny, tmp_path, monkeypatch):
     """A method the loop has never heard of (entropy minimisation on the target), dropped in as a module."""
     (tmp_path / "entropy_min.py").write_text(
         "import torch.nn.functional as F\n"
-        "from genadapt.adaptation.method import Method\n"
+        "from genadapt.families.adapt.method import Method\n"
         "class EntropyMin(Method):\n"
         "    def target_loss(self, logits, context, cfg, lam, class_balance):\n"
         "        p = F.softmax(logits, 1)\n"
@@ -69,6 +70,6 @@ def test_a_new_method_is_one_module_and_the_loop_trains_it(raw_params, tmp_path,
         "METHOD = EntropyMin('entropy_min', adapts=True)\n")
     monkeypatch.setattr(methods, "__path__", [*methods.__path__, str(tmp_path)])
     assert "entropy_min" in method_names()
-    model, curves, _ = train_mode("entropy_min", _tiny_cfg(raw_params), _tiny_pair(), torch.device("cpu"), seed=0)
+    model, curves, _ = train_mode("entropy_min", _tiny_cfg(tiny), _tiny_pair(), torch.device("cpu"), seed=0)
     assert curves["step"].tolist() == list(range(1, 13)) and np.isfinite(curves["loss_entropy"]).all()
     assert "loss_domain" in curves and not model.training

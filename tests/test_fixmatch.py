@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from conftest import InterruptAt
 from test_dann import _tiny_cfg, _tiny_pair
 
-from genadapt.adaptation import get_method
-from genadapt.adaptation.loop import train_mode
-from genadapt.adaptation.methods.fixmatch import pseudo_label_loss
+from genadapt.families.adapt.method import get_method
+from genadapt.families.adapt.loop import train_mode
+from genadapt.families.adapt.methods.fixmatch import pseudo_label_loss
 from genadapt.training.checkpointing import Checkpointer
 
 FIXMATCH = get_method("fixmatch")
@@ -35,8 +35,8 @@ def test_only_confident_weak_predictions_become_labels():
     assert total.item() == pytest.approx(expected, rel=1e-6) and logged["confident_fraction"] == pytest.approx(2 / 3)
 
 
-def test_the_network_labels_its_own_views_and_is_the_model_tested(raw_params):
-    model, curves, chosen = train_mode("fixmatch", _tiny_cfg(raw_params, val_every=0), _tiny_pair(), torch.device("cpu"), seed=0)
+def test_the_network_labels_its_own_views_and_is_the_model_tested(tiny):
+    model, curves, chosen = train_mode("fixmatch", _tiny_cfg(tiny, val_every=0), _tiny_pair(), torch.device("cpu"), seed=0)
     teacher = FIXMATCH.make_teacher(model, None)
     assert teacher.module is model
     assert not model.training and chosen["last"] is not model
@@ -45,8 +45,8 @@ def test_the_network_labels_its_own_views_and_is_the_model_tested(raw_params):
     assert curves["lr"].iloc[0] == 0.03 and curves["lr"].is_monotonic_decreasing
 
 
-def test_resume_reproduces_the_uninterrupted_weights(raw_params, tmp_path):
-    cfg, data, cpu = _tiny_cfg(raw_params, val_every=3, settings={"fixmatch": {"threshold": 0.0}}), _tiny_pair(), torch.device("cpu")
+def test_resume_reproduces_the_uninterrupted_weights(tiny, tmp_path):
+    cfg, data, cpu = _tiny_cfg(tiny, val_every=3, settings={"fixmatch": {"threshold": 0.0}}), _tiny_pair(), torch.device("cpu")
     reference, _, _ = train_mode("fixmatch", cfg, data, cpu, seed=0)
     checkpoint = Checkpointer(tmp_path / "fixmatch.ckpt", "fp", every=5)
     with pytest.raises(KeyboardInterrupt):

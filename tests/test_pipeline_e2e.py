@@ -25,9 +25,8 @@ OUTPUTS = [
     "models/vae/vae.safetensors", "curves/vae/vae.csv", "models/vae/mlflow_run.json",
     "generated/vae/reconstructions.png", "generated/vae/samples.png", "generated/vae/latent_tsne.png", "metrics/vae.json",
     "reports/index.html",
-    "models/dann/mnistm-usps/dann_st.safetensors", "generated/dann/svhn-mnistm/tsne_dann.png",
-    "generated/dann/usps-svhn/tsne_source_only.png", "metrics/dann/mnistm-usps.json", "metrics/dann_table.json",
-    "metrics/dann_table.md",
+    "models/mnistm-usps/dann_st.safetensors", "generated/svhn-mnistm/tsne_dann.png",
+    "generated/usps-svhn/tsne_source_only.png", "metrics/mnistm-usps.json",
     "models/classifiers/faces/evaluator.json", "metrics/classifiers/mnistm.json",
     "models/dcgan/generator.safetensors", "generated/dcgan/samples.png",
     "generated/acgan-faces/pairs.png", "generated/acgan-digits/class_grid.png", "generated/acgan-digits/images.csv",
@@ -36,7 +35,7 @@ OUTPUTS = [
     "models/inception_reference/faces/info.json", "models/inception_weights.json",
     "data/prepared/anime/meta.json", "models/cartoon-anime/a_to_b.safetensors", "models/cycle-svhn-mnistm/b_to_a.json",
     "generated/cartoon-anime/grid_a_to_b.png", "metrics/cartoon-anime.json",
-    "metrics/dann_pixel/svhn-mnistm.json", "generated/dann_pixel/svhn-mnistm/tsne_pixel_st.png",
+    "metrics/pixel-svhn-mnistm.json", "generated/pixel-svhn-mnistm/tsne_pixel_st.png",
 ]
 
 
@@ -56,11 +55,11 @@ SMOKE = _smoke_params()
 GANS = list(SMOKE["models"]["gan"])  # every GAN instance
 VAE_STAGES = {"train-vae@vae", "generate-vae@vae", "evaluate-vae@vae"}
 GAN_STAGES = {f"{stage}-gan@{gan}" for gan in GANS for stage in ("train", "generate", "evaluate")}
-DANN_PAIRS = list(SMOKE["dann"]["pairs"])
+DANN_PAIRS = SMOKE["models"]["adapt"]  # name -> {source, target, ...}
 DANN_MODES = ["source_only", "dann", "dann_st", "target_only"]
 CYCLEGANS = SMOKE["models"]["cyclegan"]  # name -> {source, target, ...}
 CYCLEGAN_STAGES = {f"{stage}-cyclegan@{name}" for name in CYCLEGANS for stage in ("train", "generate", "evaluate")}
-PIXEL_PAIRS = list(SMOKE["dann"]["pixel_pairs"])
+PIXEL_PAIRS = SMOKE["models"]["pixel"]
 PIXEL_MODES = ["pixel", "pixel_st"]
 TEST_N = {name: d["n_test"] for name, d in SMOKE["data"].items()}  # each dataset's test split in the smoke run
 N_GENERATE = {gan: SMOKE["models"]["gan"][gan]["n_generate"] for gan in GANS}
@@ -172,7 +171,7 @@ def test_no_stage_reads_a_test_split_before_its_choices_are_made(clone, first_re
         if "test" in splits:
             first_test = splits.index("test")
             assert all(split == "test" for split in splits[first_test:]), (stage, sequence)
-    assert "val" in [s for _, s in reads["train-classifier@faces"]] and "val" in [s for _, s in reads["train-dann@mnistm-usps"]]
+    assert "val" in [s for _, s in reads["train-classifier@faces"]] and "val" in [s for _, s in reads["train-adapt@mnistm-usps"]]
 
 
 def _stages_changed_by_editing(clone: Path, path: str) -> set[str]:
@@ -195,7 +194,7 @@ def test_a_code_edit_reruns_exactly_the_stages_that_import_it(clone, first_repro
     assert users and _stages_changed_by_editing(clone, path) == users
 
 
-@pytest.mark.parametrize("family", ["gan", "vae", "cyclegan"])
+@pytest.mark.parametrize("family", ["gan", "vae", "cyclegan", "adapt"])
 def test_editing_a_familys_report_code_reruns_the_report_only(clone, first_repro, family):
     """Stages are cut by verb: a family's report module is imported by the report stage alone, so
     editing it never retrains, regenerates or re-evaluates a model."""
@@ -215,9 +214,9 @@ def _vae_runs(clone: Path):
 
 
 def test_repro_writes_every_output(clone, first_repro):
-    expected = {"prepare-data@faces", "prepare-data@svhn", "report", "dann-table", "train-classifier@faces", "train-classifier@mnistm"}
-    expected |= VAE_STAGES | GAN_STAGES | CYCLEGAN_STAGES | {f"train-dann-pixel@{pair}" for pair in PIXEL_PAIRS}
-    assert expected | {f"train-dann@{pair}" for pair in DANN_PAIRS} <= _ran_stages(first_repro)
+    expected = {"prepare-data@faces", "prepare-data@svhn", "report", "train-classifier@faces", "train-classifier@mnistm"}
+    expected |= VAE_STAGES | GAN_STAGES | CYCLEGAN_STAGES | {f"train-pixel@{pair}" for pair in PIXEL_PAIRS}
+    assert expected | {f"train-adapt@{pair}" for pair in DANN_PAIRS} <= _ran_stages(first_repro)
     missing = [p for p in OUTPUTS if not (clone / p).is_file()]
     assert not missing
     metrics = json.loads((clone / "metrics/vae.json").read_text())
@@ -253,27 +252,28 @@ def test_mlflow_holds_the_vae_run(clone, first_repro):
     assert len(executions) == 1 and None not in executions
 
 
-def test_dann_study_outputs_and_runs(clone, first_repro):
-    table = json.loads((clone / "metrics/dann_table.json").read_text())
-    assert list(table) == sorted(DANN_PAIRS)
-    for pair, row in table.items():
-        assert all(0.0 <= row[mode] <= 1.0 for mode in DANN_MODES)
-        assert row["target_test_n"] == TEST_N[SMOKE["dann"]["pairs"][pair]["target"]]
-        assert all(mode in row for mode in PIXEL_MODES) == (pair in PIXEL_PAIRS)  # pixel modes where a translator is named
+def test_adaptation_outputs_and_runs(clone, first_repro):
+    """Each pair's stage writes every method's target accuracy (and the pixel modes' where a translator
+    is named), one MLflow run per (pair, method) holding the same figure, and its part of the report."""
+    modes = {pair: DANN_MODES for pair in DANN_PAIRS} | {pair: PIXEL_MODES for pair in PIXEL_PAIRS}
+    metrics = {pair: json.loads((clone / f"metrics/{pair}.json").read_text()) for pair in modes}
+    for pair, values in metrics.items():
+        cfg = (DANN_PAIRS | PIXEL_PAIRS)[pair]
+        assert all(0.0 <= values[mode] <= 1.0 for mode in modes[pair]) and values["target_test_n"] == TEST_N[cfg["target"]]
+        assert (values["source"], values["target"]) == (cfg["source"], cfg["target"])
     client = _client(clone)
     experiment = client.get_experiment_by_name("genadapt")
-    runs = client.search_runs([experiment.experiment_id], "tags.model = 'dann'")
-    trained = [(p, m) for p in DANN_PAIRS for m in DANN_MODES] + [(p, m) for p in PIXEL_PAIRS for m in PIXEL_MODES]
-    assert sorted((r.data.tags["dann.pair"], r.data.tags["dann.mode"]) for r in runs) == sorted(trained)
+    runs = [r for pair in modes for r in client.search_runs([experiment.experiment_id], f"tags.model = '{pair}'")]
+    assert sorted((r.data.tags["adapt.pair"], r.data.tags["adapt.mode"]) for r in runs) == sorted(
+        (pair, mode) for pair, names in modes.items() for mode in names)
     for run in runs:
-        pair, mode = run.data.tags["dann.pair"], run.data.tags["dann.mode"]
-        assert run.data.metrics["target_test_accuracy"] == pytest.approx(table[pair][mode])
-        if mode in PIXEL_MODES:
-            assert run.data.params["dann.translator"] == f"cycle-{pair}"
-    summary = client.search_runs([experiment.experiment_id], "tags.stage = 'dann-table'")
-    assert len(summary) == 1 and len(summary[0].data.metrics) == len(trained)
+        pair, mode = run.data.tags["adapt.pair"], run.data.tags["adapt.mode"]
+        assert run.data.metrics["target_test_accuracy"] == pytest.approx(metrics[pair][mode])
+        if pair in PIXEL_PAIRS:
+            assert run.data.params[f"{pair}.translator"] == PIXEL_PAIRS[pair]["translator"]
     html = (clone / "reports/index.html").read_text()
-    assert "Domain adaptation (DANN)" in html and html.count("data:image/png;base64") >= 3 + 2 * len(DANN_PAIRS)
+    assert "Domain adaptation: target test accuracy per pair" in html and "(a) last step" in html
+    assert all(f"{pair}: t-SNE of" in html for pair in modes)
 
 
 def test_gan_runs_metrics_and_logged_model(clone, first_repro):
@@ -332,8 +332,8 @@ def test_report_images_all_exist_and_decode(clone, first_repro):
         assert image.width > 8 and image.height > 8
     captions = " ".join(figures)
     assert "t-SNE of test-set latent means, coloured by Smiling" in captions
-    for pair in DANN_PAIRS:  # source-only and DANN, and pixel_st where a translator is named
-        assert captions.count(f"{pair}: t-SNE of") == 2 + (pair in PIXEL_PAIRS), pair
+    for pair in [*DANN_PAIRS, *PIXEL_PAIRS]:  # source-only and DANN per pair, pixel_st per pixel-level instance
+        assert len(re.findall(rf"(?:^| ){re.escape(pair)}: t-SNE of", captions)) == (1 if pair in PIXEL_PAIRS else 2), pair
     for name, domains in CYCLEGANS.items():
         assert captions.count(f"{domains['source']} -&gt; {domains['target']}: input (top row)") == 1, name  # HTML-escaped
 

@@ -29,9 +29,9 @@ def test_smoke_pipeline_on_real_data(tmp_path):
     with (clone / "params.yaml").open("w") as fh:
         yaml_rt.dump(params, fh)
     _commit(clone, "real data")
-    log = _run(["dvc", "repro", "prepare-data@mnist", "evaluate-vae@vae", "train-dann@mnistm-usps"], clone)
+    log = _run(["dvc", "repro", "prepare-data@mnist", "evaluate-vae@vae", "train-adapt@mnistm-usps"], clone)
     assert {"prepare-data@faces", "prepare-data@mnist", "prepare-data@usps", "prepare-data@mnistm", "evaluate-vae@vae",
-            "train-dann@mnistm-usps"} <= _ran_stages(log)
+            "train-adapt@mnistm-usps"} <= _ran_stages(log)
     assert "prepared faces (celeba): train=4132, val=459, test=660" in log  # val: 10% of the official train partition
     assert "prepared mnistm (mnistm): train=18000, val=2000, test=9001, image shape (32, 32, 3)" in log
     meta = json.loads((clone / "data/prepared/usps/meta.json").read_text())
@@ -39,5 +39,5 @@ def test_smoke_pipeline_on_real_data(tmp_path):
     metrics = json.loads((clone / "metrics/vae.json").read_text())
     assert metrics["test_n"] == 660 and 0 < metrics["test_mse"] < 0.25
     assert (clone / "models/vae/vae.safetensors").is_file()
-    dann = json.loads((clone / "metrics/dann/mnistm-usps.json").read_text())
+    dann = json.loads((clone / "metrics/mnistm-usps.json").read_text())
     assert dann["target_test_n"] == 2007 and all(0 <= dann[m] <= 1 for m in DANN_MODES)

@@ -13,15 +13,19 @@ def params_file(repo, tmp_path):
     return tmp_path / "params.yaml"
 
 
-def test_presets_replace_dann_pairs_whole_and_reject_unknown_keys(repo, params_file, tmp_path):
+def test_the_real_digit_presets_give_the_tables_pairs_and_unknown_keys_are_refused(repo, params_file, tmp_path):
+    apply_preset(repo / "presets" / "real_data.yaml", params_file)
     apply_preset(repo / "presets" / "dann_real_cpu.yaml", params_file)
-    pairs = load_params(params_file).dann.pairs
+    params = load_params(params_file, families=None)
+    pairs = params.instances("adapt")
     assert sorted(pairs) == ["mnist-mnistm", "mnistm-usps", "usps-mnistm"]
     assert (pairs["usps-mnistm"].source, pairs["usps-mnistm"].target) == ("usps", "mnistm")
-    assert list(load_params(params_file).dann.pixel_pairs) == ["mnist-mnistm"]  # replaced whole too
+    assert {cfg.steps for cfg in pairs.values()} == {2400} and pairs["usps-mnistm"].seeds == 3  # "*" after the new pair
+    assert list(params.instances("pixel")) == ["pixel-mnist-mnistm"]
+    assert params.instance("pixel-mnist-mnistm")[1].width == 32 and params.instance("mnist-mnistm")[1].width == 16
     bad = tmp_path / "bad.yaml"
-    bad.write_text("dann:\n  no_such_knob: 1\n")
-    with pytest.raises(PipelineError, match="preset: unknown key 'dann.no_such_knob'"):
+    bad.write_text("evaluate:\n  no_such_knob: 1\n")
+    with pytest.raises(PipelineError, match="preset: unknown key 'evaluate.no_such_knob'"):
         apply_preset(bad, params_file)
     bad.write_text("models:\n  gan:\n    nogan: {steps: 3}\n")  # a new instance must be complete
     with pytest.raises(PipelineError, match="models.gan.nogan.kind: None is not one of"):
@@ -37,8 +41,8 @@ def test_the_full_preset_adds_the_extra_models_and_pairs(repo, params_file):
     full = load_params(params_file, families=None)
     assert set(full.instances("gan")) - set(default.instances("gan")) == {"wgan-gp"}
     assert set(full.instances("cyclegan")) - set(default.instances("cyclegan")) == {"cycle-mnist-mnistm"}
-    assert sorted(full.dann.pairs) == sorted([*default.dann.pairs, "mnist-mnistm", "mnist-usps"])
-    assert sorted(full.dann.pixel_pairs) == ["mnist-mnistm", "svhn-mnistm"]
+    assert set(full.instances("adapt")) - set(default.instances("adapt")) == {"mnist-mnistm", "mnist-usps"}
+    assert sorted(full.instances("pixel")) == ["pixel-mnist-mnistm", "pixel-svhn-mnistm"]
     assert full.instance("wgan-gp")[1].kind == "wgan-gp" and full.instance("dcgan")[1] == default.instance("dcgan")[1]
 
 
@@ -54,13 +58,13 @@ def test_a_family_wide_preset_reaches_every_instance_and_keeps_their_own_values(
 def test_a_preset_removes_an_instance_set_to_null_and_checks_what_named_it(params_file, tmp_path):
     preset = tmp_path / "fewer.yaml"
     preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\n")
-    with pytest.raises(PipelineError, match="dann.pixel_pairs.svhn-mnistm.translator: 'cycle-svhn-mnistm' is not"):
-        apply_preset(preset, params_file)  # a pixel pair still names it
-    preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\ndann:\n  pixel_pairs: {}\n")
+    with pytest.raises(PipelineError, match="models.pixel.pixel-svhn-mnistm.translator: 'cycle-svhn-mnistm' is not"):
+        apply_preset(preset, params_file)  # a pixel instance still names it
+    preset.write_text("models:\n  cyclegan:\n    cycle-svhn-mnistm: null\n  pixel:\n    pixel-svhn-mnistm: null\n")
     apply_preset(preset, params_file)
     params = load_params(params_file, families=None)
     assert sorted(params.instances("cyclegan")) == ["cartoon-anime"]
-    assert list(params.dann.pixel_pairs) == []
+    assert list(params.instances("pixel")) == []
 
 
 def test_undo_restores_the_users_own_file(repo, params_file, tmp_path):

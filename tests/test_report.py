@@ -22,8 +22,8 @@ def _sections() -> list[Section]:
         Headline("cyc", "CycleGAN, a -> b", "FID", "70.00", "500 translated vs 1000 test"),
         Headline("cyc", "CycleGAN, b -> a", "FID", "80.00", "500 translated vs 1000 test"),
         Headline("cyc", "CycleGAN, b -> a", "diversity ratio", "0.900", "500 vs 500 real")])
-    dann = Section("Domain adaptation (DANN)", {}, {"x": 1.0}, {}, summary_table="<table><tr><td>svhn-mnistm</td></tr></table>",
-                   headlines=[Headline("svhn-mnistm", "DANN", "dann target accuracy", "0.5", "1000")])
+    dann = Section("svhn-mnistm", {}, {"x": 1.0}, {}, study="Domain adaptation",
+                   headlines=[Headline("svhn-mnistm", "svhn -> mnistm", "dann", "0.5", "1000")])
     return [gan, cyc, dann]
 
 
@@ -38,7 +38,10 @@ def test_the_summary_has_a_row_per_model_and_task_with_its_figures_as_columns():
         ("dcgan", "DCGAN, faces (embedded)"), ("cyc", "CycleGAN, a -&gt; b"), ("cyc", "CycleGAN, b -&gt; a")]
     assert rows[1].count("class='thumb'") == 1 and "class='thumb'" not in rows[2]
     assert "<b>0.0400</b><br><small>N 1000 generated vs 1000 test, ± 0.0030</small>" in rows[1]
-    assert "svhn-mnistm" in summary and "dann target accuracy" not in table  # the study's own table, not its rows
+    # a study's sections: a table of their own, after the models' (a row per pair, its methods as columns)
+    assert "svhn-mnistm" not in table and "<th>dann</th>" not in table
+    study = summary[summary.index("<h3>Domain adaptation</h3>"):]
+    assert "<th>dann</th>" in study and "<td>svhn-mnistm</td><td>svhn -&gt; mnistm</td>" in study
     assert "FID and KID per model and task" in summary  # the plot
     assert "<details><summary>Metrics (1)</summary>" in page  # the long per-metric lists folded
 

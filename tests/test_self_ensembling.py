@@ -6,10 +6,10 @@ import pytest
 import torch
 from test_dann import _tiny_cfg, _tiny_pair
 
-from genadapt.adaptation import get_method
-from genadapt.adaptation.loop import train_mode
-from genadapt.adaptation.methods.self_ensembling import balance_loss, consistency_loss, small_image_augment
-from genadapt.adaptation.network import DANN, DANNConfig
+from genadapt.families.adapt.method import get_method
+from genadapt.families.adapt.loop import train_mode
+from genadapt.families.adapt.methods.self_ensembling import balance_loss, consistency_loss, small_image_augment
+from genadapt.families.adapt.network import DANN, DANNConfig
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import parse_params
 
@@ -80,26 +80,25 @@ def test_each_domain_is_normalised_with_its_own_batch_statistics():
     assert seen == [10]
 
 
-def test_the_teacher_is_the_model_returned_and_adam_trains_the_student(raw_params):
-    model, curves, _ = train_mode("self_ensembling", _tiny_cfg(raw_params), _tiny_pair(), torch.device("cpu"), seed=0)
+def test_the_teacher_is_the_model_returned_and_adam_trains_the_student(tiny):
+    model, curves, _ = train_mode("self_ensembling", _tiny_cfg(tiny), _tiny_pair(), torch.device("cpu"), seed=0)
     assert not model.training and (curves["lr"] == SE.lr).all()
     assert (curves["loss_domain"] == 0).all() and np.isfinite(curves["loss_consistency"]).all()
 
 
-def test_settings_from_params_replace_the_defaults_and_bad_ones_are_named(raw_params):
+def test_settings_from_params_replace_the_defaults_and_bad_ones_are_named(raw_params, tiny):
     assert get_method("self_ensembling", {"threshold": 0.9, "intensity_flip": False}).threshold == 0.9
     assert get_method("self_ensembling", {"weight": 1}).weight == 1
-    with pytest.raises(PipelineError, match=r"dann\.settings\.self_ensembling\.treshold: not a setting of self_ensembling"):
+    with pytest.raises(PipelineError, match=r"settings\.self_ensembling\.treshold: not a setting of self_ensembling"):
         get_method("self_ensembling", {"treshold": 0.9})
-    with pytest.raises(PipelineError, match=r"dann\.settings\.self_ensembling\.intensity_flip: expected a bool"):
+    with pytest.raises(PipelineError, match=r"settings\.self_ensembling\.intensity_flip: expected a bool"):
         get_method("self_ensembling", {"intensity_flip": "yes"})
-    raw_params["dann"]["settings"] = {"self_ensembling": {"threshold": 0.0}}
-    cfg = _tiny_cfg(raw_params, steps=3, val_every=0)
+    cfg = _tiny_cfg(tiny, steps=3, val_every=0, settings={"self_ensembling": {"threshold": 0.0}})
     assert cfg.settings == {"self_ensembling": {"threshold": 0.0}}
     _, curves, _ = train_mode("self_ensembling", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
-    _, default, _ = train_mode("self_ensembling", _tiny_cfg(raw_params, steps=3, val_every=0, settings={}), _tiny_pair(),
+    _, default, _ = train_mode("self_ensembling", _tiny_cfg(tiny, steps=3, val_every=0, settings={}), _tiny_pair(),
                             torch.device("cpu"), seed=0)
     assert curves["confident_fraction"].sum() > default["confident_fraction"].sum()  # every teacher label passes 0
-    raw_params["dann"]["settings"] = {"mean_teacher": {}}
-    with pytest.raises(PipelineError, match="settings: 'mean_teacher' is not an adaptation method"):
+    raw_params["models"]["adapt"]["mnist-usps"]["settings"] = {"mean_teacher": {}}
+    with pytest.raises(PipelineError, match="models.adapt.mnist-usps.settings: 'mean_teacher' is not one of cdan_e"):
         parse_params(raw_params)

@@ -107,8 +107,8 @@ def test_bad_model_values_stop_the_train_stage_before_any_mlflow_run(workdir, mo
 
 @pytest.mark.parametrize("edit, fragment", [
     (lambda raw: raw.update(seed=-5), "seed: Input should be greater than or equal to 0 (got -5)"),
-    (lambda raw: raw["dann"]["pairs"].update({"a; rm -rf ~": raw["dann"]["pairs"]["mnistm-usps"]}),
-     "dann.pairs.a; rm -rf ~.[key]: String should match pattern"),
+    (lambda raw: raw["models"]["adapt"].update({"a; rm -rf ~": raw["models"]["adapt"]["mnistm-usps"]}),
+     "models.adapt.a; rm -rf ~.[key]: String should match pattern"),
 ])
 def test_bad_core_values_stop_every_stage(workdir, edit, fragment):
     import yaml
@@ -121,14 +121,15 @@ def test_bad_core_values_stop_every_stage(workdir, edit, fragment):
     assert not (workdir / "data").exists() and not (workdir / "mlflow.db").exists()
 
 
-def test_a_bad_adaptation_setting_stops_train_dann_before_any_work(workdir):
-    """dann.settings is checked against the method's own fields before data is read or an MLflow run opens."""
+def test_a_bad_adaptation_setting_stops_train_adapt_before_any_work(workdir):
+    """An instance's settings are checked against the method's own fields before data is read or an MLflow run opens."""
     import yaml
 
     raw = yaml.safe_load((workdir / "params.yaml").read_text())
-    raw["dann"].update(modes=["source_only", "self_ensembling"], settings={"self_ensembling": {"treshold": 0.9}})
+    raw["models"]["adapt"]["mnistm-usps"].update(methods=["source_only", "self_ensembling"],
+                                                 settings={"self_ensembling": {"treshold": 0.9}})
     (workdir / "params.yaml").write_text(yaml.safe_dump(raw))
-    proc = _stage(workdir, "train_dann.py", "mnistm-usps", "--models", "models/dann/mnistm-usps", "--metrics", "m.json",
-                  "--figures", "f", "--checkpoints", "c")
-    _assert_one_line_error(proc, "dann.settings.self_ensembling.treshold: not a setting of self_ensembling")
+    proc = _stage(workdir, "train.py", "mnistm-usps", "--data", "d", "--data-b", "e", "--out", "models/mnistm-usps",
+                  "--metrics", "m.json", "--generated", "f", "--checkpoints", "c")
+    _assert_one_line_error(proc, "params.yaml: models.adapt.mnistm-usps.settings.self_ensembling.treshold: not a setting of self_ensembling")
     assert not (workdir / "mlflow.db").exists() and not (workdir / "models").exists() and not (workdir / "m.json").exists()

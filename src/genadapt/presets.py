@@ -3,8 +3,7 @@
     PYTHONPATH=src python -m genadapt.presets presets/smoke.yaml     # apply
     PYTHONPATH=src python -m genadapt.presets --undo                 # back to the file as it was
 
-Every key of the preset must already exist in ``params.yaml``, except that ``dann.pairs`` and
-``dann.pixel_pairs`` are replaced as a whole (a preset's own list of domain pairs) and that a
+Every key of the preset must already exist in ``params.yaml``, except that a
 model instance may gain keys (values that differ from its family's defaults). Under ``models.<family>``, the instance
 name ``"*"`` applies to every instance of that family, an instance set to ``null`` is removed (with its
 stages: a smaller DAG, e.g. the smoke run's), and a new instance name adds that model (with its stages:
@@ -28,7 +27,6 @@ from ruamel.yaml import YAML
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import parse_params
 
-REPLACED_WHOLE = {"dann.pairs", "dann.pixel_pairs"}  # user-named entries: a preset gives the complete mapping
 EVERY_INSTANCE = "*"
 
 
@@ -39,9 +37,6 @@ def backup_path(params_file: Path) -> Path:
 def _merge(target, overrides, prefix: str) -> None:
     for key, value in overrides.items():
         name = f"{prefix}.{key}" if prefix else str(key)
-        if name in REPLACED_WHOLE and key in target:
-            target[key] = value
-            continue
         if prefix.startswith("models.") and prefix.count(".") == 1:  # models.<family>: instances
             names = list(target) if key == EVERY_INSTANCE else [key]
             for instance in names:
@@ -51,7 +46,7 @@ def _merge(target, overrides, prefix: str) -> None:
                     target[instance] = value  # a new instance: validated below like every other
                     continue
                 if value is None:
-                    del target[instance]  # references to it (e.g. a pixel pair's translator) are checked below
+                    del target[instance]  # references to it (e.g. a pixel instance's translator) are checked below
                 else:
                     target[instance].update(value)  # instance keys are checked by validation below
             continue
@@ -59,6 +54,9 @@ def _merge(target, overrides, prefix: str) -> None:
             raise PipelineError(f"preset: unknown key {name!r} (not in params.yaml)")
         if isinstance(value, dict):
             _merge(target[key], value, name)
+            if not target[key] and hasattr(target, "ca"):  # emptied (its instances removed): a plain {} on its key's line,
+                target.ca.items.pop(key, None)              # without the comment ruamel would otherwise put between them
+                target[key] = {}
         else:
             target[key] = value
 

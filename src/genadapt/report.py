@@ -8,87 +8,7 @@ import json
 from pathlib import Path
 
 from genadapt.core.cli import format_seconds
-from genadapt.core.params import PIXEL_MODES, Params, flatten
-from genadapt.dann_table import cell
-from genadapt.metrics.intervals import wilson_interval
 from genadapt.sections import Headline, Section, png_of_figure
-
-# The course reports' target test accuracies (real digits; report 001), beside ours.
-COURSE_DANN = {"svhn-mnistm": {"source_only": 0.4563, "dann": 0.4717, "target_only": 0.9561},
-               "mnistm-usps": {"source_only": 0.7154, "dann": 0.7947, "target_only": 0.9671},
-               "usps-svhn": {"source_only": 0.2571, "dann": 0.2809, "target_only": 0.9172}}
-
-
-def dann_headlines(params: Params, table: dict[str, dict]) -> list[Headline]:
-    """Per pair, the adaptation modes' target test accuracy with its 95% Wilson interval."""
-    rows = []
-    for pair, row in table.items():
-        names = params.dann.pairs.get(pair)
-        task = (f"DANN, {names.source} -> {names.target} ({params.data.get(names.target).source})" if names else f"DANN, {pair}")
-        n = row["target_test_n"]
-        for mode in ("dann", "dann_st"):
-            if mode in row:
-                if row["seeds"] > 1:
-                    spread = f"± {row[f'{mode}.std']:.3f} (std over {row['seeds']} seeds)"
-                else:
-                    low, high = wilson_interval(round(row[mode] * n), n)
-                    spread = f"95% CI [{low:.3f}, {high:.3f}] (one seed)"
-                course = COURSE_DANN.get(pair, {}).get(mode)
-                rows.append(Headline(pair, task, f"{mode} target accuracy", f"{row[mode]:.3f}",
-                                     f"{n} target test (chosen on {row['target_val_n']} val)", spread,
-                                     f"{course:.3f} (real digits, report 001)" if course else ""))
-    return rows
-
-
-def dann_section(params: Params, table_file: Path, figures_root: Path, pixel_figures_root: Path) -> Section:
-    """The domain-adaptation study: accuracy table plus before/after t-SNE per pair."""
-    table = json.loads(Path(table_file).read_text())
-    modes = list(params.dann.modes) + (list(PIXEL_MODES) if params.dann.pixel_pairs else [])
-    metrics, notes = {}, {}
-    for pair, row in table.items():
-        for mode in [m for m in modes if m in row]:
-            metrics[f"{pair} {mode}"] = row[mode]
-            notes[f"{pair} {mode}"] = f"accuracy on the target's test split, N={row['target_test_n']}"
-            metrics[f"{pair} {mode} (val)"] = row[f"val.{mode}"]
-            notes[f"{pair} {mode} (val)"] = (f"accuracy on the target's validation split, N={row['target_val_n']}: "
-                                             "for choosing settings")
-    figures = []
-    for pair in table:
-        for mode in ("source_only", "dann", "pixel_st"):
-            path = Path(figures_root if mode in params.dann.modes else pixel_figures_root) / pair / f"tsne_{mode}.png"
-            if path.exists():
-                figures.append((f"{pair}: t-SNE of {mode} features (left by class, right by domain)", path.read_bytes()))
-    def label(pair: str) -> str:  # the pair's input format, from params
-        known = params.dann.pairs.get(pair)
-        if not known:
-            return pair
-        return f"{pair} ({'grey' if known.channels == 1 else 'RGB'}{', source + negatives' if known.invert_source else ''})"
-
-    rows = "".join(
-        f"<tr><td>{html.escape(label(pair))}</td>"
-        + "".join(f"<td>{cell(row, m)}</td>" for m in modes)
-        + f"<td>{row['target_test_n']}</td><td>{row['target_val_n']}</td></tr>"
-        for pair, row in table.items()
-    )
-    header = ("<tr><th>pair (source-target)</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in modes)
-              + "<th>target test N</th><th>target val N</th></tr>")
-    table_html = f"<table>{header}{rows}</table>"
-    return Section(
-        title="Domain adaptation (DANN)",
-        headlines=dann_headlines(params, table),
-        params={k: v for k, v in flatten(params.dann, "dann").items() if k != "dann.pairs"},
-        metrics=metrics,
-        metric_notes=notes,
-        html_table=(
-            "<p>Target test accuracy, mean ± std over the seeds when there are several (in brackets: target "
-            "validation accuracy, labelled images carved from the target's train split and never trained on, "
-            "by which settings are chosen): source_only is the lower bound, "
-            "target_only the upper bound; dann is DANN, dann_st DANN plus mean-teacher self-training, cdan_e CDAN+E.</p>"
-            + table_html
-        ),
-        figures=figures,
-        summary_table=("<h3>Domain adaptation: target test accuracy per pair (validation in brackets)</h3>" + table_html),
-    )
 
 
 def _table(rows: dict[str, object], notes: dict[str, str] | None = None) -> str:
@@ -115,13 +35,13 @@ def _thumbnail(png: bytes) -> str:
     return f"<img class='thumb' src='data:image/png;base64,{base64.b64encode(png).decode()}'>" if png else ""
 
 
-def summary_table(sections: list[Section]) -> str:
+def summary_table(sections: list[Section], study: str = "") -> str:
     """One row per model and task: its thumbnail, then its headline figures as columns, each with N
-    and uncertainty (and the course reports' figure where there is one)."""
+    and uncertainty (and the course reports' figure where there is one); the sections of ``study`` only."""
     rows: dict[tuple[str, str], dict[str, Headline]] = {}
     thumbnails: dict[tuple[str, str], bytes] = {}
     for s in sections:
-        if s.summary_table:
+        if s.study != study:
             continue
         for h in s.headlines:
             rows.setdefault((h.model, h.task), {})[h.metric] = h
@@ -189,7 +109,8 @@ def render_html(sections: list[Section], stage_times: list[dict] = ()) -> str:
         "</head><body><h1>genadapt pipeline report</h1><h2>Summary</h2>",
         summary_table(sections),
         "<p>Course-report figures are for the real datasets at full size on a GPU; each row says which data ours come from.</p>",
-        *[s.summary_table for s in sections if s.summary_table],
+        *[f"<h3>{html.escape(study)}</h3>" + summary_table(sections, study)
+          for study in dict.fromkeys(s.study for s in sections if s.study)],
         (f"<figure><img src='data:image/png;base64,{base64.b64encode(plot).decode()}'><figcaption>FID and KID per model "
          "and task, with the sets' N</figcaption></figure>") if plot else "",
         stage_times_table(list(stage_times)),

@@ -30,7 +30,9 @@ class Section:
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG bytes)
     headlines: list[Headline] = field(default_factory=list)  # rows of the report's summary table
     thumbnails: dict[str, bytes] = field(default_factory=dict)  # a headline's task -> a PNG of its samples or translations
-    summary_table: str = ""  # a study's own pre-rendered table for the summary, instead of one row per task
+    # Sections of one study (e.g. the adaptation pairs) share their own summary table under this title,
+    # a row per section with its own columns, instead of rows in the models' table.
+    study: str = ""
 
 
 def png_of_figure(fig) -> bytes:

@@ -8,7 +8,8 @@ doing any work (before any MLflow run opens), and a problem is one line naming t
 
 Layout of the file: ``seed``, ``data.<dataset>``, ``tracking``, ``models.<family>.<instance>``
 (each instance gives only what differs from its family's defaults), ``classifier`` (the
-evaluator classifiers), ``evaluate`` (Inception metrics) and ``dann`` (the adaptation study).
+evaluator classifiers) and ``evaluate`` (Inception metrics). Domain adaptation is two families:
+``models.adapt`` (one instance per domain pair) and ``models.pixel`` (the pixel-level variant).
 A stage validates the core sections and the instances of the families it runs, so a stage
 imports (and depends on) only its own family's defaults.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -45,22 +45,6 @@ PREPARED_SIZE = {(d, s): 64 for d in FACE_DATASETS for s in SOURCES[d]} | {
     ("mnist", "embedded"): 28, ("mnist", "mnist"): 28, ("usps", "embedded"): 16, ("usps", "usps"): 16,
     ("mnistm", "embedded"): 28, ("mnistm", "mnistm"): 32, ("svhn", "embedded"): 32, ("svhn", "svhn"): 32,
 }
-# The adaptation methods: the modules of genadapt/adaptation/methods/, listed without importing
-# them (they import torch; validation does not).
-ADAPTATION_METHODS = tuple(sorted(p.stem for p in (Path(__file__).parents[1] / "adaptation" / "methods").glob("*.py")
-                                  if not p.stem.startswith("_")))
-
-
-@dataclass(frozen=True)
-class PixelMode:
-    """A pixel-level mode (genadapt.adaptation.study): an adaptation method trained on the source images
-    translated into the target's style by a CycleGAN, with their source labels."""
-
-    method: str  # a module of genadapt/adaptation/methods/
-    warm_start_from: str | None = None  # the pixel mode whose same-seed network it starts from (CyCADA's order)
-
-
-PIXEL_MODES = {"pixel": PixelMode("source_only"), "pixel_st": PixelMode("dann_st", warm_start_from="pixel")}
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 NAME_PATTERN = r"^[a-z0-9-]+$"  # names that become paths or DVC stage names
 # The instance fields naming the datasets whose real test split a family's outputs are scored against
@@ -174,96 +158,6 @@ class EvaluateParams(Section):
     device: Device
 
 
-class DomainPair(Section):
-    source: DigitDataset
-    target: DigitDataset
-    channels: Literal[1, 3]  # both domains in grey or RGB (grey repeated / colour by luminance)
-    invert_source: Flag  # also train on the source's negatives (digits dark on light as well as light on dark)
-    # dann_st: weight of the class-balance term (times lambda_p), which assumes the target's classes
-    # are about equally frequent: 0 for real USPS and SVHN, whose classes are not.
-    class_balance: real(ge=0.0)
-
-    @model_validator(mode="after")
-    def _two_domains(self):
-        if self.source == self.target:
-            raise ValueError(f"source and target are both {self.source!r}")
-        return self
-
-
-class PixelPair(Section):
-    translator: Name  # a models.cyclegan instance translating source <-> target
-    source: DigitDataset  # the pair's own source and target, repeated so that dvc.yaml can name their data
-    target: DigitDataset
-    # PixelDA's recipe: the classifier trains on the source images as well as on their translations,
-    # so that a translator's one style does not become the only one it knows.
-    with_source: Flag = True
-    # CyCADA's order: pixel_st starts from the same seed's trained pixel network (the classifier of
-    # the translated source) rather than from scratch, then adapts its features to the target.
-    warm_start: Flag = True
-    # pixel_st's class-balance weight when it differs from the pair's (dann_st's), chosen the same
-    # way, by pixel_st's target validation accuracy; None: the pair's class_balance.
-    class_balance: real(ge=0.0) | None = None
-    # The pixel modes' own network width, step budget and (pixel_st's) self-training weight when they
-    # differ from dann's, chosen by pixel_st's target validation accuracy; None: dann's.
-    width: count(ge=1) | None = None
-    steps: count(ge=1) | None = None
-    st_weight: real(ge=0.0) | None = None
-
-
-class DANNParams(Section):
-    pairs: Annotated[dict[Name, DomainPair], Field(min_length=1)]  # name -> source/target; one train-dann stage each
-    modes: Annotated[list[Text], Field(min_length=1)]  # methods: modules of genadapt/adaptation/methods/
-    image_size: count(ge=8)  # every pair is brought to this size (channels are per pair)
-    width: count(ge=1)  # first conv block's channels
-    batch_size: count(ge=2)  # per domain
-    steps: count(ge=1)
-    lr: real(gt=0.0)  # mu_0 of mu_p = mu_0 / (1 + alpha p)^beta
-    lr_alpha: real(ge=0.0)
-    lr_beta: real(ge=0.0)
-    gamma: real(ge=0.0)  # lambda_p = 2 / (1 + exp(-gamma p)) - 1
-    momentum: real(ge=0.0, lt=1.0)
-    weight_decay: real(ge=0.0)
-    st_threshold: Probability  # dann_st: teacher confidence needed for a pseudo-label
-    st_weight: real(ge=0.0)  # dann_st: weight of the self-training loss (times lambda_p)
-    st_ema: real(ge=0.0, lt=1.0)  # dann_st: decay of the teacher's moving average
-    tsne_points: count(ge=10)  # test images per domain in the t-SNE plots
-    checkpoint_every: count(ge=0)
-    # Steps between scores on the target's validation split; the best-scoring weights are the ones
-    # kept (early stopping on validation), so ``steps`` is a budget, not a choice made on test.
-    val_every: count(ge=0) = 100
-    # Labelled target validation images the "labelled" selection scores (the first this many of the
-    # validation split); the "unsupervised" selection reads the whole split without its labels.
-    val_labels: count(ge=1, le=1000) = 1000
-    device: Device
-    seeds: count(ge=1) = 1  # each mode trained with seeds seed, seed+1, ...: the table gives mean and std over them
-    # pair -> the models.cyclegan instance that translates the pair's source into its target's style:
-    # those pairs also train the pixel modes (PIXEL_MODES) in a train-dann-pixel stage.
-    pixel_pairs: dict[Name, PixelPair] = {}
-    # method -> its own settings replacing the defaults its module gives (e.g. self_ensembling: {threshold: 0.9})
-    settings: dict[Text, dict[Text, Any]] = {}
-
-    @model_validator(mode="after")
-    def _known_methods(self):
-        unknown = [m for m in self.modes if m not in ADAPTATION_METHODS]
-        if unknown:
-            raise ValueError(f"modes: {unknown[0]!r} is not an adaptation method ({', '.join(ADAPTATION_METHODS)})")
-        unknown = [m for m in self.settings if m not in ADAPTATION_METHODS]
-        if unknown:
-            raise ValueError(f"settings: {unknown[0]!r} is not an adaptation method ({', '.join(ADAPTATION_METHODS)})")
-        return self
-
-    @model_validator(mode="after")
-    def _pixel_pairs_are_pairs(self):
-        for pair, pixel in self.pixel_pairs.items():
-            if pair not in self.pairs:
-                raise ValueError(f"pixel_pairs.{pair}: not a pair of dann.pairs ({', '.join(self.pairs)})")
-            names = self.pairs[pair]
-            if (pixel.source, pixel.target) != (names.source, names.target):
-                raise ValueError(f"pixel_pairs.{pair}: source/target {pixel.source}/{pixel.target} are not the pair's "
-                                 f"{names.source}/{names.target}")
-        return self
-
-
 class Params(Section):
     seed: count(ge=0, le=2**31 - 1)
     data: DataParams
@@ -272,7 +166,6 @@ class Params(Section):
     models: dict[Name, dict[Name, Any]]
     classifier: ClassifierParams
     evaluate: EvaluateParams
-    dann: DANNParams
 
     def instance(self, name: str) -> tuple[str, Any]:
         """(family, validated params) of the model instance ``name``."""
@@ -323,6 +216,23 @@ def validate_instance(family: str, name: str, raw: Any) -> Any:
         raise PipelineError(f"params.yaml: models.{family}.{name}.{exc}") from None
 
 
+def _check_translators(params: Params) -> None:
+    """A pixel-level instance's translator is a CycleGAN between its own source and target."""
+    cyclegans = params.models.get("cyclegan", {})
+    for name, pixel in params.models.get("pixel", {}).items():
+        if not isinstance(pixel, dict):
+            continue
+        where = f"params.yaml: models.pixel.{name}.translator"
+        translator = pixel.get("translator")
+        translates = cyclegans.get(translator)
+        if translates is None:
+            raise PipelineError(f"{where}: {translator!r} is not a models.cyclegan instance ({', '.join(cyclegans) or 'none'})")
+        pair = {pixel.get("source"), pixel.get("target")}
+        if isinstance(translates, dict) and {translates.get("source"), translates.get("target")} != pair:
+            raise PipelineError(f"{where}: {translator} translates {translates.get('source')} <-> {translates.get('target')}, "
+                                f"not {pixel.get('source')} <-> {pixel.get('target')}")
+
+
 def parse_params(raw, families: Iterable[str] | None = None) -> Params:
     """Validate an already-loaded params mapping: the core sections and the instances of
     ``families`` (None: every family). The others are checked for names only."""
@@ -348,15 +258,7 @@ def parse_params(raw, families: Iterable[str] | None = None) -> Params:
                 if dataset is not None and dataset not in params.evaluate.references:
                     raise PipelineError(f"params.yaml: evaluate.references: {dataset!r} is missing (models.{family}.{name} "
                                         f"is scored against its test split)")
-    cyclegans = params.models.get("cyclegan", {})
-    for pair, pixel in params.dann.pixel_pairs.items():
-        translates = cyclegans.get(pixel.translator)
-        if translates is None:
-            raise PipelineError(f"params.yaml: dann.pixel_pairs.{pair}.translator: {pixel.translator!r} is not a "
-                                f"models.cyclegan instance ({', '.join(cyclegans) or 'none'})")
-        if isinstance(translates, dict) and {translates.get("source"), translates.get("target")} != {pixel.source, pixel.target}:
-            raise PipelineError(f"params.yaml: dann.pixel_pairs.{pair}.translator: {pixel.translator} translates "
-                                f"{translates.get('source')} <-> {translates.get('target')}, not {pixel.source} <-> {pixel.target}")
+    _check_translators(params)
     chosen = list(params.models) if families is None else [f for f in families if f in params.models]
     models = {f: dict(instances) for f, instances in params.models.items()}
     for family in chosen:
@@ -388,7 +290,9 @@ def load_params_for_model(name: str, path: str | Path = "params.yaml") -> tuple[
     if family is None:
         known = [n for instances in shallow.models.values() for n in instances]
         raise PipelineError(f"unknown model {name!r}; params.yaml models has: {', '.join(known)}")
-    return load_params(path, families=(family,)), family
+    from genadapt.core.registry import family_params
+
+    return load_params(path, families=(family, *getattr(family_params(family), "REQUIRES", ()))), family
 
 
 def replace(section: BaseModel, **changes) -> BaseModel:

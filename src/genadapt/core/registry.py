@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from genadapt.core.errors import PipelineError
 
-FAMILIES = ("vae", "gan", "cyclegan")  # package names under genadapt/families/
+FAMILIES = ("vae", "gan", "cyclegan", "adapt", "pixel")  # package names under genadapt/families/
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class StagePaths:
     generated: Path | None = None  # the generate stage's output folder
     reference: Path | None = None  # Inception reference features of the real test split
     curves: Path | None = None  # per-step training curves (CSV), beside the family's others for `dvc plots`
+    metrics: Path | None = None  # a train stage's own metrics file (adaptation: the target test accuracies)
+    translator: Path | None = None  # a trained CycleGAN's folder (pixel-level adaptation)
     # A translation model's second domain (B; the fields above are domain A's):
     data_b: Path | None = None
     evaluator_b: Path | None = None

@@ -1,6 +1,6 @@
 """The training loop of the domain-adaptation study, one for every method.
 
-The method (``genadapt.adaptation.methods.<name>``: source_only, dann, cdan_e, dann_st,
+The method (``genadapt.families.adapt.methods.<name>``: source_only, dann, cdan_e, dann_st,
 target_only) supplies what it trains on, its loss terms and an optional teacher; the loop holds the
 schedules every method shares (DANN's, Ganin & Lempitsky sec. 5.2): the learning rate
 mu_p = mu_0 / (1 + alpha p)^beta and the gradient-reversal weight lambda_p = 2 / (1 + exp(-gamma p)) - 1,
@@ -34,10 +34,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from genadapt.adaptation import get_method
-from genadapt.adaptation.network import DANN, DANNConfig
+from genadapt.families.adapt.method import get_method
+from genadapt.families.adapt.network import DANN, DANNConfig
 from genadapt.core.errors import PipelineError
-from genadapt.core.params import DANNParams
+from genadapt.families.adapt.params import AdaptParams
 from genadapt.core.runtime import TrainingProgress, to_float_images
 from genadapt.core.tracking import MetricBuffer
 from genadapt.training.checkpointing import Checkpointer
@@ -78,7 +78,7 @@ def grl_lambda(progress_: float, gamma: float) -> float:
 
 def train_mode(
     mode: str,
-    cfg: DANNParams,
+    cfg: AdaptParams,
     data: PairData,
     device: torch.device,
     seed: int,
@@ -87,7 +87,7 @@ def train_mode(
     class_balance: float = 0.0,
     init: DANN | None = None,
 ) -> tuple[DANN, pd.DataFrame, dict[str, DANN]]:
-    """Train one method (``mode``: a module of genadapt/adaptation/methods/); returns the labelled
+    """Train one method (``mode``: a module of genadapt/families/adapt/methods/); returns the labelled
     choice (eval mode), per-step curves (``val_accuracy`` and ``val_information`` at the scored
     steps) and the network of each of :data:`SELECTIONS` (eval mode; the first best-scoring step for
     the two that score; every one is the last step's when ``val_every`` is 0). ``class_balance``:
@@ -145,7 +145,7 @@ def train_mode(
             loss_cls = F.cross_entropy(logits, ys)
             loss = loss_cls
         if not math.isfinite(loss.item()):
-            raise PipelineError(f"dann ({mode}): training diverged at step {step} (loss {loss.item()}); lower dann.lr")
+            raise PipelineError(f"adaptation ({mode}): training diverged at step {step} (loss {loss.item()}); lower the instance's lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

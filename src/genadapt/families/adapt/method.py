@@ -1,4 +1,4 @@
-"""The interface of an adaptation method: the hooks the training loop (``genadapt.adaptation.loop``) calls.
+"""The interface of an adaptation method: the hooks the training loop (``genadapt.families.adapt.loop``) calls.
 
 Per step the loop draws a labelled batch ``xs`` (B, C, S, S) from ``labelled(data)`` (seen through
 ``source_view``) and, for a method that ``adapts``, an unlabelled target batch ``xt`` (B, C, S, S);
@@ -12,10 +12,15 @@ teacher updated after every step, scored on validation and returned as the train
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import pkgutil
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from genadapt.core.errors import PipelineError
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,28 @@ class Method:
                     class_balance: float) -> tuple[torch.Tensor | None, dict[str, float]]:
         """An extra loss on the target batch's logits (B, K) and the values to log, or (None, {})."""
         return None, {}
+
+
+def method_names() -> tuple[str, ...]:
+    """The modules of ``methods/``: every method an instance may name."""
+    package = importlib.import_module("genadapt.families.adapt.methods")
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")))
+
+
+def get_method(name: str, settings: dict | None = None) -> Method:
+    """The method module's ``METHOD``, with ``settings`` (an instance's ``settings.<name>``) replacing its defaults."""
+    if name not in method_names():
+        raise PipelineError(f"unknown adaptation method {name!r}; choose one of {', '.join(method_names())}")
+    method = importlib.import_module(f"genadapt.families.adapt.methods.{name}").METHOD
+    if not settings:
+        return method
+    own = {f.name for f in dataclasses.fields(method)} - {f.name for f in dataclasses.fields(Method)}
+    for key, value in settings.items():
+        if key not in own:
+            raise PipelineError(f"settings.{name}.{key}: not a setting of {name} "
+                                f"({', '.join(sorted(own)) or 'it has none'})")
+        default = getattr(method, key)
+        if type(value) is not type(default) and not (isinstance(default, float) and type(value) is int):
+            raise PipelineError(f"settings.{name}.{key}: expected a {type(default).__name__} "
+                                f"like the default {default!r}, got {value!r}")
+    return dataclasses.replace(method, **settings)

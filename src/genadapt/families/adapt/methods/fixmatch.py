@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genadapt.adaptation.method import Method
-from genadapt.adaptation.methods.self_ensembling import small_image_augment
+from genadapt.families.adapt.method import Method
+from genadapt.families.adapt.methods.self_ensembling import small_image_augment
 
 
 class TheModelItself(nn.Module):

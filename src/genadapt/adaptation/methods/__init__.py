@@ -1,1 +1,0 @@
-"""One module per adaptation method, each defining ``METHOD`` (found by :func:`genadapt.adaptation.get_method`)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from genadapt.core.params import load_params, replace
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
-from genadapt.families.adapt.loop import train_mode
+from genadapt.families.adapt.shared.loop import train_mode
 from genadapt.families.adapt.train import load_pair
 
 CANDIDATES = list(itertools.product((False, True), (0.0, 1.0)))  # (invert_source, class_balance)

@@ -12,7 +12,7 @@ import torch
 
 from genadapt.core.params import load_params
 from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
-from genadapt.data.transforms import to_common_format
+from genadapt.data.format.transforms import to_common_format
 from genadapt.evaluator.loop import fit_classifier, predict
 
 

@@ -40,9 +40,9 @@ from PIL import Image
 
 from genadapt.core.params import load_params
 from genadapt.data.image_files import read_images
-from genadapt.data.prepared import load_split
-from genadapt.metrics.inception import InceptionFeatures, inception_metrics, load_torchscript, map_torchscript_state
-from genadapt.metrics.inception_weights import PYTORCH_FID_FILE, resolve_weights
+from genadapt.data.format.prepared import load_split
+from genadapt.metrics.inception.features import InceptionFeatures, inception_metrics, load_torchscript, map_torchscript_state
+from genadapt.metrics.inception.weights import PYTORCH_FID_FILE, resolve_weights
 
 
 def pytorch_fid_cli(generated: Path, real: np.ndarray, weights, tmp: Path) -> tuple[float, float]:

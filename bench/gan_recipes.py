@@ -29,14 +29,14 @@ import torch
 
 from genadapt.core.params import load_params, validate_instance
 from genadapt.core.runtime import bf16_native
-from genadapt.data.prepared import load_split
+from genadapt.data.format.prepared import load_split
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.latent import generate_images, sample_latent
+from genadapt.families.gan.shared.latent import generate_images, sample_latent
 from genadapt.families.gan.train import load_gan_data
 from genadapt.families.gan.training import train_gan
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception import InceptionFeatures, inception_metrics
-from genadapt.metrics.inception_weights import resolve_weights
+from genadapt.metrics.inception.features import InceptionFeatures, inception_metrics
+from genadapt.metrics.inception.weights import resolve_weights
 
 POLICY = "color,translation,cutout"
 RECIPES = {"dcgan": {}, "dcgan+diffaugment": {"augment": POLICY}, "sngan+diffaugment": {"kind": "sngan", "augment": POLICY}}

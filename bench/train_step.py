@@ -36,11 +36,11 @@ import torch.nn.functional as F
 from genadapt.core.params import load_params, replace
 from genadapt.core.runtime import memory_format, mixed_precision, to_float_images
 from genadapt.core.tracking import MetricBuffer, ModelRun, start_model_run
-from genadapt.data.prepared import PreparedSplit
+from genadapt.data.format.prepared import PreparedSplit
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.model import Discriminator, Generator
+from genadapt.families.gan.shared.model import Discriminator, Generator
 from genadapt.families.gan.training import GANData, train_gan
-from genadapt.families.vae.model import VAE, vae_loss
+from genadapt.families.vae.shared.model import VAE, vae_loss
 from genadapt.families.vae.training import train_vae, vae_config
 from genadapt.training.checkpointing import Checkpointer
 

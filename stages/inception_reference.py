@@ -11,7 +11,7 @@ from genadapt.core.params import load_params
 
 def main() -> None:
     # here, not above: nothing heavy before run_stage hands the stage to the warm server
-    from genadapt.metrics.inception_reference import write_reference
+    from genadapt.metrics.inception.reference import write_reference
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")

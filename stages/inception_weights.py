@@ -16,7 +16,7 @@ from genadapt.core.params import load_params
 
 def main() -> None:
     # here, not above: nothing heavy before run_stage hands the stage to the warm server
-    from genadapt.metrics.inception_weights import resolve_weights
+    from genadapt.metrics.inception.weights import resolve_weights
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=output_path, required=True, help="identity file (JSON)")

@@ -11,7 +11,7 @@ def main() -> None:
     # here, not above: nothing heavy before run_stage hands the stage to the warm server
     from genadapt.core.tracking import log_stage_run
     from genadapt.data.prepare import dataset_kind, prepare_dataset
-    from genadapt.data.prepared import write_prepared
+    from genadapt.data.format.prepared import write_prepared
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dataset", help=f"one of {', '.join(DATASETS)}")

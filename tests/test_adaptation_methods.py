@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from test_dann import _tiny_cfg, _tiny_pair
 
 from genadapt.families.adapt import methods
-from genadapt.families.adapt.method import get_method, method_names
-from genadapt.families.adapt.loop import train_mode
+from genadapt.families.adapt.shared.method import get_method, method_names
+from genadapt.families.adapt.shared.loop import train_mode
 from genadapt.core.errors import PipelineError
-from genadapt.families.adapt.params import METHODS
+from genadapt.families.adapt.shared.params import METHODS
 
 
 def test_every_method_module_is_registered_under_its_name():
@@ -61,7 +61,7 @@ def test_a_new_method_is_one_module_and_the_loop_trains_it(tiny, tmp_path, monke
     """A method the loop has never heard of (entropy minimisation on the target), dropped in as a module."""
     (tmp_path / "entropy_min.py").write_text(
         "import torch.nn.functional as F\n"
-        "from genadapt.families.adapt.method import Method\n"
+        "from genadapt.families.adapt.shared.method import Method\n"
         "class EntropyMin(Method):\n"
         "    def target_loss(self, logits, context, cfg, lam, class_balance):\n"
         "        p = F.softmax(logits, 1)\n"

@@ -9,11 +9,11 @@ from conftest import InterruptAt
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import parse_params
 from genadapt.core.registry import StagePaths
-from genadapt.families.adapt.loop import Domain, PairData, accuracy, grl_lambda, train_mode
-from genadapt.families.adapt.method import get_method
+from genadapt.families.adapt.shared.loop import Domain, PairData, accuracy, grl_lambda, train_mode
+from genadapt.families.adapt.shared.method import get_method
 from genadapt.families.adapt.methods.dann_st import class_balance_loss
-from genadapt.families.adapt.network import DANN, DANNConfig, grad_reverse
-from genadapt.families.adapt.params import AdaptParams, Mode
+from genadapt.families.adapt.shared.network import DANN, DANNConfig, grad_reverse
+from genadapt.families.adapt.shared.params import AdaptParams, Mode
 from genadapt.families.adapt.report import selection_markdown
 from genadapt.training.checkpointing import Checkpointer
 
@@ -97,7 +97,7 @@ def test_the_weights_kept_are_the_best_on_validation(tiny, mode):
 def test_each_selection_rule_keeps_its_own_step_and_the_labelled_one_reads_at_most_val_labels(tiny, monkeypatch):
     """(a) the last step, (b) the best information maximisation on unlabelled validation images,
     (c) the best accuracy on the first val_labels labelled ones: each kept network scores its rule's maximum."""
-    import genadapt.families.adapt.loop as loop
+    import genadapt.families.adapt.shared.loop as loop
 
     data, cpu = _tiny_pair(), torch.device("cpu")
     scored_sizes = []
@@ -118,7 +118,7 @@ def test_each_selection_rule_keeps_its_own_step_and_the_labelled_one_reads_at_mo
 
 
 def test_information_maximisation_rewards_confident_balanced_predictions():
-    from genadapt.families.adapt.loop import information_maximisation
+    from genadapt.families.adapt.shared.loop import information_maximisation
 
     k = 10
     assert information_maximisation(torch.eye(k)) == pytest.approx(np.log(k), abs=1e-5)  # one confident image per class
@@ -218,7 +218,7 @@ def test_a_pixel_instance_sets_its_own_settings_and_logs_them(raw_params):
 
 def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, tmp_path):
     from genadapt.families.adapt.train import load_pair
-    from genadapt.data.prepared import PreparedSplit, write_prepared
+    from genadapt.data.format.prepared import PreparedSplit, write_prepared
 
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"image_id": [f"{i}.png" for i in range(6)], "label": np.arange(6)})
@@ -245,7 +245,7 @@ def test_several_seeds_give_mean_and_std_and_a_run_per_seed(raw_params, tmp_path
     from genadapt.families.adapt.train import train
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
     from genadapt.data.prepare import prepare_dataset
-    from genadapt.data.prepared import write_prepared
+    from genadapt.data.format.prepared import write_prepared
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for name in ("mnist", "usps"):

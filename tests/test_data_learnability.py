@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from genadapt.data.embedded.digits import DIGIT_DOMAINS, make_digit_domain
 from genadapt.data.embedded.faces import make_faces
-from genadapt.data.transforms import to_common_format
+from genadapt.data.format.transforms import to_common_format
 from genadapt.evaluator.loop import fit_classifier, predict
 
 pytestmark = pytest.mark.slow

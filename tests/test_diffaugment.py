@@ -9,7 +9,7 @@ from torch import nn
 
 from genadapt.families.gan.diffaugment import OPS, cutout, diff_augment, translation
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.params import DIFFAUGMENT_OPS
+from genadapt.families.gan.shared.params import DIFFAUGMENT_OPS
 from genadapt.families.gan.training import GANData, train_gan
 from genadapt.training.checkpointing import Checkpointer
 

@@ -13,7 +13,7 @@ import pytest
 
 from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, load_params
 from genadapt.data.prepare import prepare_dataset
-from genadapt.data.prepared import write_prepared
+from genadapt.data.format.prepared import write_prepared
 from genadapt.presets import apply_preset
 
 REPO = Path(__file__).resolve().parents[1]

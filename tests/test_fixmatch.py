@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from conftest import InterruptAt
 from test_dann import _tiny_cfg, _tiny_pair
 
-from genadapt.families.adapt.method import get_method
-from genadapt.families.adapt.loop import train_mode
+from genadapt.families.adapt.shared.method import get_method
+from genadapt.families.adapt.shared.loop import train_mode
 from genadapt.families.adapt.methods.fixmatch import pseudo_label_loss
 from genadapt.training.checkpointing import Checkpointer
 

@@ -4,8 +4,8 @@ import torch
 from conftest import InterruptAt
 
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.latent import generate_images, sample_latent
-from genadapt.families.gan.model import Discriminator, GANConfig, Generator
+from genadapt.families.gan.shared.latent import generate_images, sample_latent
+from genadapt.families.gan.shared.model import Discriminator, GANConfig, Generator
 from genadapt.families.gan.training import GANData, train_gan
 from genadapt.training.checkpointing import Checkpointer
 

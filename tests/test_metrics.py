@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from genadapt.core.errors import PipelineError
-from genadapt.metrics import inception_weights
+from genadapt.metrics.inception import weights as inception_weights
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception import (
+from genadapt.metrics.inception.features import (
     InceptionFeatures,
     build_network,
     inception_metrics,
@@ -15,7 +15,7 @@ from genadapt.metrics.inception import (
     map_torchscript_state,
     write_random_weights,
 )
-from genadapt.metrics.inception_weights import (
+from genadapt.metrics.inception.weights import (
     PYTORCH_FID_FILE,
     TORCHSCRIPT_FILE,
     TORCHSCRIPT_SHA1,
@@ -166,8 +166,8 @@ def test_reference_stage_paths(tmp_path, raw_params, monkeypatch):
     refuses reference features made with other weights."""
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, parse_params, replace
     from genadapt.data.prepare import prepare_dataset
-    from genadapt.data.prepared import write_prepared
-    from genadapt.metrics.inception_reference import check_same_weights, read_reference, write_reference
+    from genadapt.data.format.prepared import write_prepared
+    from genadapt.metrics.inception.reference import check_same_weights, read_reference, write_reference
 
     data = tmp_path / "mnist"
     data.mkdir()
@@ -189,7 +189,7 @@ def test_reference_stage_paths(tmp_path, raw_params, monkeypatch):
 def test_precision_and_recall_are_the_right_way_round():
     """A generated set covering half of the real modes is realistic (high precision) but covers
     half of the real data (low recall); swapping the sets swaps the two."""
-    from genadapt.metrics.inception import precision_recall
+    from genadapt.metrics.inception.features import precision_recall
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(10, 16)) * 20

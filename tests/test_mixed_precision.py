@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from genadapt.core import runtime
-from genadapt.data.prepared import PreparedSplit
+from genadapt.data.format.prepared import PreparedSplit
 from genadapt.evaluator.loop import fit_classifier
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.training import GANData, train_gan

@@ -7,7 +7,7 @@ from genadapt.core.params import load_params, parse_params
 def test_repository_params_are_valid_and_filled_from_the_family_defaults(repo):
     params = load_params(repo / "params.yaml", families=None)
     family, vae = params.instance("vae")
-    assert family == "vae" and vae.dataset == "faces" and vae.latent_dim == 128  # a default from families/vae/params.py
+    assert family == "vae" and vae.dataset == "faces" and vae.latent_dim == 128  # a default from families/vae/shared/params.py
     _, acgan = params.instance("acgan-faces")
     assert (acgan.kind, acgan.condition, acgan.aux_weight, acgan.steps) == ("acgan", "Smiling", 1.0, 1500)
     assert params.data.get("mnist").n_train > 0
@@ -53,8 +53,8 @@ def test_a_stage_validates_only_its_own_family(raw_params):
          "models.pixel.pixel-svhn-mnistm.translator: 'cycle-svhn-mnistm' is not a models.cyclegan instance"),
         (lambda p: p["models"]["pixel"]["pixel-svhn-mnistm"].update(translator="cycle-mnist-mnistm"),
          "translator: cycle-mnist-mnistm translates mnist <-> mnistm, not svhn <-> mnistm"),
-        (lambda p: p["evaluate"]["references"].remove("anime"),
-         "evaluate.references: 'anime' is missing (models.cyclegan.cartoon-anime is scored against its test split)"),
+        (lambda p: p["references"].remove("anime"),
+         "references: 'anime' is missing (models.cyclegan.cartoon-anime is scored against its test split)"),
         (lambda p: p["models"]["adapt"]["mnist-usps"].update(methods=["dann", "mmd"]),
          "models.adapt.mnist-usps.methods: 'mmd' is not one of cdan_e, dann, dann_st, "),
         (lambda p: p.update(data=[1, 2]), "data: Input should be a valid dictionary"),

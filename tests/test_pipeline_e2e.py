@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genadapt.metrics.inception_weights import resolve_weights
+from genadapt.metrics.inception.weights import resolve_weights
 
 # Every test here shares the one smoke clone (a module fixture): with `--dist loadfile` one worker runs them all.
 pytestmark = pytest.mark.slow
@@ -188,7 +188,7 @@ def _stages_changed_by_editing(clone: Path, path: str) -> set[str]:
 
 
 @pytest.mark.parametrize("path", ["src/genadapt/families/gan/kinds/acgan.py", "src/genadapt/metrics/tsne.py",
-                                  "src/genadapt/families/vae/params.py"])
+                                  "src/genadapt/families/vae/shared/params.py"])
 def test_a_code_edit_reruns_exactly_the_stages_that_import_it(clone, first_repro, path):
     users = {stage for stage, files in _imports_by_stage(clone).items() if path in files}
     assert users and _stages_changed_by_editing(clone, path) == users

@@ -73,7 +73,7 @@ def test_corrupt_weights(workdir):
     data = workdir / "data"
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
     from genadapt.data.prepare import prepare_dataset
-    from genadapt.data.prepared import write_prepared
+    from genadapt.data.format.prepared import write_prepared
 
     data.mkdir()
     source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=2, n_test=2)

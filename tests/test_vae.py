@@ -5,8 +5,8 @@ import torch
 from conftest import InterruptAt
 
 from genadapt.core.errors import PipelineError
-from genadapt.data.prepared import PreparedSplit
-from genadapt.families.vae.model import VAE, VAEConfig, vae_loss
+from genadapt.data.format.prepared import PreparedSplit
+from genadapt.families.vae.shared.model import VAE, VAEConfig, vae_loss
 from genadapt.families.vae.training import kl_weight_at, train_vae
 from genadapt.metrics.reconstruction import reconstruction_mse
 from genadapt.training.checkpointing import Checkpointer

@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from genadapt.families.gan.kind import DiscriminatorBatch
+from genadapt.families.gan.shared.kind import DiscriminatorBatch
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.latent import sample_latent
+from genadapt.families.gan.shared.latent import sample_latent
 from genadapt.families.gan.training import GANData, train_gan
 
 WGAN = get_kind("wgan-gp")
@@ -63,6 +63,6 @@ def test_a_few_steps_train_and_log_the_penalty(tiny):
     assert curves["step"].tolist() == [1, 2, 3]
     assert np.isfinite(curves[["loss_d", "loss_g", "d_real", "d_fake", "gradient_penalty"]].to_numpy()).all()
     torch.manual_seed(0)  # train_gan's initial weights
-    from genadapt.families.gan.model import Generator
+    from genadapt.families.gan.shared.model import Generator
 
     assert not torch.equal(G.net[0].weight, Generator(WGAN.net_config(cfg, 0)).net[0].weight)

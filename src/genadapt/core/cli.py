@@ -93,6 +93,6 @@ def write_import_trace(folder: Path) -> None:
     stage = os.environ.get("DVC_STAGE", f"pid-{os.getpid()}")
     folder.mkdir(parents=True, exist_ok=True)
     record = {"stage": stage, "argv": sys.argv, "files": imported_project_files(Path(os.environ.get("DVC_ROOT", ".")))}
-    prepared = sys.modules.get("genadapt.data.prepared")  # which splits the stage read, in order (none if it read no data)
+    prepared = sys.modules.get("genadapt.data.format.prepared")  # which splits the stage read, in order (none if it read no data)
     record["split_reads"] = list(prepared.SPLIT_READS) if prepared else []
     (folder / f"{stage.replace('/', '_')}.{os.getpid()}.json").write_text(json.dumps(record, indent=1))

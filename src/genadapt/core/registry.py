@@ -1,6 +1,6 @@
-"""The registry of model families: a family name -> its package ``genadapt.families.<name>``
-(params and one module per stage verb), the paths a stage passes to a family's entry points, and
-the entry-point lookup :func:`load_verb`. Families are imported by name here, so the layers below
+"""The registry of model families: a family name -> its package ``genadapt.families.<name>`` (one
+module per stage verb, and ``shared/``: the params and what every verb imports), the paths a stage
+passes to a family's entry points, and the entry-point lookup :func:`load_verb`. Families are imported by name here, so the layers below
 never import a family's code until a stage asks for it."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def instance_paths(family: str, name: str, dataset: str, dataset_b: str | None =
 
 @runtime_checkable
 class FamilyParams(Protocol):
-    """``genadapt.families.<name>.params``: validation with defaults; imports no torch."""
+    """``genadapt.families.<name>.shared.params``: validation with defaults; imports no torch."""
 
     def validate(self, raw: dict) -> Any: ...  # a pydantic model of the instance, defaults filled in
 
@@ -69,9 +69,9 @@ def _load(family: str, module: str) -> ModuleType:
 
 
 def family_params(family: str) -> FamilyParams:
-    loaded = _load(family, "params")
+    loaded = _load(family, "shared.params")
     if not isinstance(loaded, FamilyParams):
-        raise TypeError(f"genadapt.families.{family}.params does not implement FamilyParams")
+        raise TypeError(f"genadapt.families.{family}.shared.params does not implement FamilyParams")
     return loaded
 
 

@@ -1,4 +1,4 @@
-"""Build a prepared dataset (see :mod:`genadapt.data.prepared`) from its configured source."""
+"""Build a prepared dataset (see :mod:`genadapt.data.format.prepared`) from its configured source."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from genadapt.core.errors import PipelineError
 from genadapt.core.params import DATASETS, DIGIT_DATASETS, FACE_DATASETS, DatasetParams
 from genadapt.data.embedded.digits import make_digit_domain
 from genadapt.data.embedded.faces import make_faces
-from genadapt.data.prepared import SOURCE_SPLITS, PreparedSplit, carve_validation
+from genadapt.data.format.prepared import SOURCE_SPLITS, PreparedSplit, carve_validation
 from genadapt.data.real.celeba import load_celeba
 from genadapt.data.real.digits import load_mnist, load_mnistm, load_svhn, load_usps
 from genadapt.data.real.folder_csv import load_folder_csv

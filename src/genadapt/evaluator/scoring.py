@@ -12,7 +12,7 @@ import torch
 from genadapt.core.errors import PipelineError
 from genadapt.core.runtime import to_float_images
 from genadapt.core.weights import load_weights
-from genadapt.data.transforms import to_common_format
+from genadapt.data.format.transforms import to_common_format
 from genadapt.evaluator.loop import predict
 from genadapt.evaluator.network import NAME, ClassifierConfig, SmallCNN
 

@@ -13,8 +13,8 @@ from genadapt.core.outputs import atomic_dir, write_json
 from genadapt.core.params import Params
 from genadapt.core.runtime import bf16_autocast, resolve_device
 from genadapt.core.weights import save_weights
-from genadapt.data.prepared import PreparedSplit, load_split, read_meta
-from genadapt.data.transforms import to_common_format
+from genadapt.data.format.prepared import PreparedSplit, load_split, read_meta
+from genadapt.data.format.transforms import to_common_format
 from genadapt.evaluator.loop import fit_classifier, predict
 from genadapt.evaluator.network import NAME, SmallCNN
 from genadapt.training.selection import KeepBest

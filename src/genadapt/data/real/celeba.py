@@ -14,7 +14,7 @@ import pandas as pd
 
 from genadapt.core.errors import PipelineError
 from genadapt.data.image_files import check_label_count, read_images
-from genadapt.data.prepared import PreparedSplit
+from genadapt.data.format.prepared import PreparedSplit
 
 TRAIN_END, VAL_END = 162770, 182637  # last image index (1-based) of train and of val
 _PARTITION = {"train": 0, "test": 2}

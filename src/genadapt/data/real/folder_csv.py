@@ -14,7 +14,7 @@ import pandas as pd
 
 from genadapt.core.errors import PipelineError
 from genadapt.data.image_files import check_label_count, read_images
-from genadapt.data.prepared import SOURCE_SPLITS, PreparedSplit
+from genadapt.data.format.prepared import SOURCE_SPLITS, PreparedSplit
 
 
 def load_folder_csv(root: Path, kind: str, limits: dict[str, int], size: int | None) -> dict[str, PreparedSplit]:

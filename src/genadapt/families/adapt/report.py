@@ -25,7 +25,7 @@ def _value(metrics: dict, key: str) -> str:
 
 
 def selection_markdown(name: str, metrics: dict, modes: list[str]) -> str:
-    """Target test accuracy of each mode under the three selection rules (families/adapt/loop.py SELECTIONS)."""
+    """Target test accuracy of each mode under the three selection rules (families/adapt/shared/loop.py SELECTIONS)."""
     lines = [f"| pair | mode | {' | '.join(label for _, label in RULES)} | target test N | unlabelled / labelled val N | seeds |",
              "|---|---|---|---|---|---|---|---|"]
     for mode in modes:

@@ -3,7 +3,7 @@ tested on the target, t-SNE plotted.
 
 With a translator (a trained CycleGAN: the ``pixel`` family), the source's training images are
 translated into the target's style and keep their source labels; the instance's modes
-(``families/pixel/params.py``) train on them. With ``with_source`` the untranslated source images join
+(``families/pixel/shared/params.py``) train on them. With ``with_source`` the untranslated source images join
 them, as in PixelDA, and with ``invert_source`` the translations' negatives, as the source's do in the
 other modes: a translator maps each digit to one style and one polarity, and MNIST-M and SVHN show many
 and both. A mode with ``warm_start_from`` (CyCADA's order) starts from that mode's same-seed network."""
@@ -24,12 +24,12 @@ from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import MetricBuffer, ModelRun, log_data_inputs
 from genadapt.core.weights import load_config, load_weights, save_weights
-from genadapt.data.prepared import load_split
-from genadapt.data.transforms import to_common_format
-from genadapt.families.adapt.loop import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
-from genadapt.families.adapt.method import get_method
-from genadapt.families.adapt.network import DANN, DANNConfig
-from genadapt.families.adapt.params import AdaptParams
+from genadapt.data.format.prepared import load_split
+from genadapt.data.format.transforms import to_common_format
+from genadapt.families.adapt.shared.loop import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
+from genadapt.families.adapt.shared.method import get_method
+from genadapt.families.adapt.shared.network import DANN, DANNConfig
+from genadapt.families.adapt.shared.params import AdaptParams
 from genadapt.figures import plt
 from genadapt.metrics.intervals import mean_std
 from genadapt.metrics.tsne import tsne_2d, tsne_figure
@@ -60,8 +60,8 @@ def load_pair(cfg: AdaptParams, paths: StagePaths) -> PairData:
 def translate_source(params: Params, name: str, paths: StagePaths, device: torch.device) -> Domain:
     """The pair's source train split translated into the target's style by the CycleGAN saved in
     ``paths.translator`` (the models.cyclegan instance the pair names), in the pair's common format."""
-    from genadapt.families.cyclegan.stored import load_translators
-    from genadapt.families.cyclegan.training import translate
+    from genadapt.families.cyclegan.shared.stored import load_translators
+    from genadapt.families.cyclegan.shared.training import translate
 
     family, cfg = params.instance(name)
     where = f"models.{family}.{name}.translator"

@@ -31,14 +31,14 @@ from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import model_run
 from genadapt.data.image_files import read_images
-from genadapt.data.prepared import load_split
-from genadapt.data.transforms import to_common_format
+from genadapt.data.format.prepared import load_split
+from genadapt.data.format.transforms import to_common_format
 from genadapt.evaluator.scoring import Evaluator
-from genadapt.families.cyclegan.params import CycleGANParams
-from genadapt.families.cyclegan.stored import direction_ends, instance, load_translators, translation_inputs
+from genadapt.families.cyclegan.shared.params import CycleGANParams
+from genadapt.families.cyclegan.shared.stored import direction_ends, instance, load_translators, translation_inputs
 from genadapt.metrics.diversity import diversity_ratio
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception_reference import score_against_reference
+from genadapt.metrics.inception.reference import score_against_reference
 from genadapt.metrics.intervals import accuracy_with_interval
 
 

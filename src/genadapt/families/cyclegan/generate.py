@@ -10,8 +10,8 @@ from genadapt.core.params import Params
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import model_run
-from genadapt.families.cyclegan.stored import direction_ends, instance, load_translators, translation_inputs
-from genadapt.families.cyclegan.training import translate
+from genadapt.families.cyclegan.shared.stored import direction_ends, instance, load_translators, translation_inputs
+from genadapt.families.cyclegan.shared.training import translate
 from genadapt.figures import save_grid, uint8_batch
 
 

@@ -9,8 +9,8 @@ import torch
 
 from genadapt.core.params import Params, flatten
 from genadapt.core.registry import instance_paths
-from genadapt.families.cyclegan.params import CycleGANParams
-from genadapt.families.cyclegan.stored import LOSS_COLUMNS, instance, load_translators
+from genadapt.families.cyclegan.shared.params import CycleGANParams
+from genadapt.families.cyclegan.shared.stored import LOSS_COLUMNS, instance, load_translators
 from genadapt.figures import learning_curves
 from genadapt.sections import Headline, Section, png_of_figure
 

@@ -9,10 +9,10 @@ from genadapt.core.params import Params, flatten
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import bf16_autocast, resolve_device
 from genadapt.core.tracking import MetricBuffer, log_data_inputs
-from genadapt.data.prepared import read_meta
+from genadapt.data.format.prepared import read_meta
 from genadapt.evaluator.scoring import Evaluator
-from genadapt.families.cyclegan.stored import DIRECTIONS, LOSS_COLUMNS, instance, split_images
-from genadapt.families.cyclegan.training import Translators, UnpairedData, train_cyclegan, translate
+from genadapt.families.cyclegan.shared.stored import DIRECTIONS, LOSS_COLUMNS, instance, split_images
+from genadapt.families.cyclegan.shared.training import Translators, UnpairedData, train_cyclegan, translate
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.training.session import Plot, close_training, open_training_run, save_trained, training_checkpoint
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from genadapt.families.gan.params import parse_policy
+from genadapt.families.gan.shared.params import parse_policy
 
 
 def _uniform(x: torch.Tensor, generator: torch.Generator, low: float, high: float) -> torch.Tensor:

@@ -13,12 +13,12 @@ from genadapt.core.tracking import (
     model_run,
 )
 from genadapt.data.image_files import read_images
-from genadapt.data.prepared import load_split
+from genadapt.data.format.prepared import load_split
 from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.stored import instance
+from genadapt.families.gan.shared.stored import instance
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception_reference import inception_protocol, score_against_reference
+from genadapt.metrics.inception.reference import inception_protocol, score_against_reference
 
 
 def evaluate(params: Params, name: str, paths: StagePaths) -> dict:

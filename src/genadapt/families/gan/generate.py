@@ -17,8 +17,8 @@ from genadapt.core.tracking import (
     model_run,
 )
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.latent import generate_images, sample_latent
-from genadapt.families.gan.stored import instance, load_generator
+from genadapt.families.gan.shared.latent import generate_images, sample_latent
+from genadapt.families.gan.shared.stored import instance, load_generator
 from genadapt.figures import save_grid, uint8_batch
 
 

@@ -11,8 +11,8 @@ import torch
 from genadapt.core.params import Params, flatten
 from genadapt.core.registry import instance_paths
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.params import GANParams
-from genadapt.families.gan.stored import instance, load_generator
+from genadapt.families.gan.shared.params import GANParams
+from genadapt.families.gan.shared.stored import instance, load_generator
 from genadapt.figures import learning_curves
 from genadapt.sections import Headline, Section, png_of_figure
 

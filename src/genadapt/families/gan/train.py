@@ -21,15 +21,15 @@ from genadapt.core.tracking import (
     ModelRun,
     log_data_inputs,
 )
-from genadapt.data.prepared import load_split, read_meta
-from genadapt.data.transforms import to_common_format
+from genadapt.data.format.prepared import load_split, read_meta
+from genadapt.data.format.transforms import to_common_format
 from genadapt.distributed import barrier, init_world, local_device, shutdown
 from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.gan.kinds import get_kind
-from genadapt.families.gan.latent import generate_images, sample_latent
-from genadapt.families.gan.model import Generator
-from genadapt.families.gan.params import GANParams
-from genadapt.families.gan.stored import GENERATOR, instance
+from genadapt.families.gan.shared.latent import generate_images, sample_latent
+from genadapt.families.gan.shared.model import Generator
+from genadapt.families.gan.shared.params import GANParams
+from genadapt.families.gan.shared.stored import GENERATOR, instance
 from genadapt.families.gan.training import GANData, train_gan
 from genadapt.metrics.frechet import frechet_distance
 from genadapt.training.session import Plot, close_training, open_training_run, save_trained, training_checkpoint

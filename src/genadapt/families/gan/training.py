@@ -32,10 +32,10 @@ from genadapt.core.runtime import TrainingProgress, memory_format, mixed_precisi
 from genadapt.core.tracking import MetricBuffer
 from genadapt.distributed import World
 from genadapt.families.gan.diffaugment import diff_augment
-from genadapt.families.gan.kind import DiscriminatorBatch, GANKind
-from genadapt.families.gan.latent import sample_latent
-from genadapt.families.gan.model import Generator
-from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.shared.kind import DiscriminatorBatch, GANKind
+from genadapt.families.gan.shared.latent import sample_latent
+from genadapt.families.gan.shared.model import Generator
+from genadapt.families.gan.shared.params import GANParams
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.ema import averaged_copy
 from genadapt.training.sampling import EpochSampler

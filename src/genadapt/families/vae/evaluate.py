@@ -7,8 +7,8 @@ from genadapt.core.params import Params
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import model_run
-from genadapt.data.prepared import load_split
-from genadapt.families.vae.stored import load_model
+from genadapt.data.format.prepared import load_split
+from genadapt.families.vae.shared.stored import load_model
 from genadapt.metrics.reconstruction import reconstruction_mse
 
 

@@ -11,9 +11,9 @@ from genadapt.core.params import Params
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device, seed_everything, to_float_images
 from genadapt.core.tracking import model_run
-from genadapt.data.prepared import PreparedSplit, load_split
-from genadapt.families.vae.model import VAE
-from genadapt.families.vae.stored import load_model
+from genadapt.data.format.prepared import PreparedSplit, load_split
+from genadapt.families.vae.shared.model import VAE
+from genadapt.families.vae.shared.stored import load_model
 from genadapt.figures import plt, save_grid
 from genadapt.metrics.tsne import tsne_2d, tsne_by_value_figure
 

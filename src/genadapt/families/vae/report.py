@@ -9,7 +9,7 @@ import torch
 
 from genadapt.core.params import Params, flatten
 from genadapt.core.registry import instance_paths
-from genadapt.families.vae.stored import load_model
+from genadapt.families.vae.shared.stored import load_model
 from genadapt.figures import learning_curves
 from genadapt.sections import Headline, Section, png_of_figure
 

@@ -6,8 +6,8 @@ from genadapt.core.params import Params, flatten
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import bf16_autocast, resolve_device
 from genadapt.core.tracking import MetricBuffer, log_data_inputs
-from genadapt.data.prepared import load_split, read_meta
-from genadapt.families.vae.stored import WEIGHTS
+from genadapt.data.format.prepared import load_split, read_meta
+from genadapt.families.vae.shared.stored import WEIGHTS
 from genadapt.families.vae.training import train_vae, vae_config
 from genadapt.training.session import Plot, close_training, open_training_run, save_trained, training_checkpoint
 

@@ -10,9 +10,9 @@ import torch
 from genadapt.core.errors import PipelineError
 from genadapt.core.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
 from genadapt.core.tracking import MetricBuffer
-from genadapt.data.prepared import PreparedSplit
-from genadapt.families.vae.model import VAE, VAEConfig, vae_loss
-from genadapt.families.vae.params import VAEParams
+from genadapt.data.format.prepared import PreparedSplit
+from genadapt.families.vae.shared.model import VAE, VAEConfig, vae_loss
+from genadapt.families.vae.shared.params import VAEParams
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from genadapt.families.adapt.method import Method
+from genadapt.families.adapt.shared.method import Method
 
 
 @dataclass(frozen=True)

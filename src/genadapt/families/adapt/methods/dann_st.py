@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from genadapt.families.adapt.method import Method
+from genadapt.families.adapt.shared.method import Method
 from genadapt.training.augment import shift_and_contrast
 
 

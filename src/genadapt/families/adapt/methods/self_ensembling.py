@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from genadapt.families.adapt.method import Method
+from genadapt.families.adapt.shared.method import Method
 
 
 def small_image_augment(x: torch.Tensor, generator: torch.Generator, translate: float, noise: float,

@@ -1,5 +1,5 @@
 """Source only: the labelled source alone, no adaptation (the lower bound)."""
 
-from genadapt.families.adapt.method import Method
+from genadapt.families.adapt.shared.method import Method
 
 METHOD = Method("source_only")

@@ -17,10 +17,10 @@ from pydantic import Field
 
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import DIGIT_DATASETS, Flag, real
-from genadapt.families.gan.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
-from genadapt.families.gan.latent import Latent, generate_images, sample_latent
-from genadapt.families.gan.model import GANConfig
-from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.shared.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
+from genadapt.families.gan.shared.latent import Latent, generate_images, sample_latent
+from genadapt.families.gan.shared.model import GANConfig
+from genadapt.families.gan.shared.params import GANParams
 from genadapt.figures import save_grid, uint8_batch
 from genadapt.metrics.intervals import accuracy_with_interval
 

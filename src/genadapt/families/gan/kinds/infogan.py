@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from pydantic import model_validator
 
 from genadapt.core.params import count, real
-from genadapt.families.gan.kind import DiscriminatorResult, GANKind
-from genadapt.families.gan.latent import Latent, generate_images, sample_latent
-from genadapt.families.gan.model import GANConfig
-from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.shared.kind import DiscriminatorResult, GANKind
+from genadapt.families.gan.shared.latent import Latent, generate_images, sample_latent
+from genadapt.families.gan.shared.model import GANConfig
+from genadapt.families.gan.shared.params import GANParams
 from genadapt.figures import save_grid, uint8_batch
 
 

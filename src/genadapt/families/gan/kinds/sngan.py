@@ -22,9 +22,9 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from genadapt.core.params import Probability, real
-from genadapt.families.gan.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
-from genadapt.families.gan.model import GANConfig
-from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.shared.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
+from genadapt.families.gan.shared.model import GANConfig
+from genadapt.families.gan.shared.params import GANParams
 
 
 class SNGANParams(GANParams):

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from genadapt.core.params import Probability, count, real
-from genadapt.families.gan.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
-from genadapt.families.gan.model import GANConfig
-from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.shared.kind import DiscriminatorBatch, DiscriminatorResult, GANKind
+from genadapt.families.gan.shared.model import GANConfig
+from genadapt.families.gan.shared.params import GANParams
 
 
 class WGANGPParams(GANParams):

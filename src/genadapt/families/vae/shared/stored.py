@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from genadapt.core.weights import load_config, load_weights
-from genadapt.families.vae.model import VAE, VAEConfig
+from genadapt.families.vae.shared.model import VAE, VAEConfig
 
 WEIGHTS = "vae"  # models/<name>/vae.safetensors + vae.json
 

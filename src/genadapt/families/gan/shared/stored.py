@@ -9,8 +9,8 @@ import torch
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import Params
 from genadapt.core.weights import load_config, load_weights
-from genadapt.families.gan.model import GANConfig, Generator
-from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.shared.model import GANConfig, Generator
+from genadapt.families.gan.shared.params import GANParams
 
 GENERATOR = "generator"
 

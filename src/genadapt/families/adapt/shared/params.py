@@ -13,9 +13,9 @@ from pydantic import Field, model_validator
 
 from genadapt.core.params import Device, DigitDataset, Flag, Probability, Section, Text, count, real
 
-# The adaptation methods: the modules of methods/, listed without importing them (they import torch;
+# The adaptation methods: the modules of ../methods/, listed without importing them (they import torch;
 # validation does not).
-METHODS = tuple(sorted(p.stem for p in (Path(__file__).parent / "methods").glob("*.py") if not p.stem.startswith("_")))
+METHODS = tuple(sorted(p.stem for p in (Path(__file__).parents[1] / "methods").glob("*.py") if not p.stem.startswith("_")))
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genadapt.families.gan.latent import Latent
-from genadapt.families.gan.model import Discriminator, GANConfig
-from genadapt.families.gan.params import GANParams
+from genadapt.families.gan.shared.latent import Latent
+from genadapt.families.gan.shared.model import Discriminator, GANConfig
+from genadapt.families.gan.shared.params import GANParams
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The interface of an adaptation method: the hooks the training loop (``genadapt.families.adapt.loop``) calls.
+"""The interface of an adaptation method: the hooks the training loop (``genadapt.families.adapt.shared.loop``) calls.
 
 Per step the loop draws a labelled batch ``xs`` (B, C, S, S) from ``labelled(data)`` (seen through
 ``source_view``) and, for a method that ``adapts``, an unlabelled target batch ``xt`` (B, C, S, S);

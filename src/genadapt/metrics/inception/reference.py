@@ -15,9 +15,9 @@ from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir
 from genadapt.core.params import EvaluateParams
 from genadapt.core.runtime import resolve_device
-from genadapt.data.prepared import load_split
-from genadapt.metrics.inception import InceptionFeatures, inception_metrics
-from genadapt.metrics.inception_weights import InceptionWeights, resolve_weights
+from genadapt.data.format.prepared import load_split
+from genadapt.metrics.inception.features import InceptionFeatures, inception_metrics
+from genadapt.metrics.inception.weights import InceptionWeights, resolve_weights
 
 
 def resolve_inception(cfg: EvaluateParams) -> tuple[InceptionWeights | None, str]:

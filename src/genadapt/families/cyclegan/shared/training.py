@@ -33,8 +33,8 @@ from torch import nn
 from genadapt.core.errors import PipelineError
 from genadapt.core.runtime import TrainingProgress, memory_format, mixed_precision, to_float_images
 from genadapt.core.tracking import MetricBuffer
-from genadapt.families.cyclegan.model import CycleGANConfig, PatchDiscriminator, ResnetGenerator
-from genadapt.families.cyclegan.params import CycleGANParams
+from genadapt.families.cyclegan.shared.model import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from genadapt.families.cyclegan.shared.params import CycleGANParams
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.ema import averaged_copy
 from genadapt.training.sampling import EpochSampler

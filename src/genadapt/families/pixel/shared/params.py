@@ -1,4 +1,4 @@
-"""Pixel-level adaptation params: the adaptation family's (``families/adapt/params.py``) plus the
+"""Pixel-level adaptation params: the adaptation family's (``families/adapt/shared/params.py``) plus the
 translator and how its translations are used. Columns: ``pixel`` trains a classifier on the
 translated source (as source_only does on the originals); ``pixel_st`` adds DANN and self-training on
 the unlabelled target (as dann_st does), starting from the same seed's ``pixel`` network."""
@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from genadapt.core.params import Flag, Name, Text
-from genadapt.families.adapt.params import AdaptParams, Mode
+from genadapt.families.adapt.shared.params import AdaptParams, Mode
 
 REQUIRES = ("cyclegan",)  # validated with it: the translator instance it names
 MODES = {"pixel": Mode("source_only"), "pixel_st": Mode("dann_st", warm_start_from="pixel")}

@@ -1,0 +1,1 @@
+"""The prepared dataset format every stage reads, and the conversions between image formats."""

@@ -1,0 +1,1 @@
+"""The pixel family's params, which every one of its stage verbs imports."""

@@ -57,6 +57,6 @@ def _digit_mode(first: Path) -> str:
 
     try:
         with Image.open(first) as image:
-            return "L" if image.mode in ("L", "1", "I;16", "I") else "RGB"
+            return "L" if image.mode in {"L", "1", "I;16", "I"} else "RGB"
     except OSError as exc:
         raise PipelineError(f"{first}: not a readable image ({exc})") from None

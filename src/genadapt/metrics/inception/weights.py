@@ -78,10 +78,10 @@ def default_candidates() -> list[Path]:
     return candidates
 
 
-def resolve_weights(mode: str, explicit: str) -> tuple[InceptionWeights | None, str]:
-    """(weights, "") or (None, why not). ``mode`` is evaluate.inception: ``off``, ``auto`` (a missing
+def resolve_weights(policy: str, explicit: str) -> tuple[InceptionWeights | None, str]:
+    """(weights, "") or (None, why not). ``policy`` is evaluate.inception: ``off``, ``auto`` (a missing
     or unrecognised file is skipped with a warning) or ``required`` (either is an error)."""
-    if mode == "off":
+    if policy == "off":
         return None, "disabled by evaluate.inception: off"
     if explicit and not Path(explicit).is_file():
         raise PipelineError(f"evaluate.inception_weights: {explicit} not found")
@@ -95,7 +95,7 @@ def resolve_weights(mode: str, explicit: str) -> tuple[InceptionWeights | None, 
                        f"or a sha256 starting {PYTORCH_FID_SHA256_PREFIX})")
     reason = "; ".join(refused) or (f"no FID Inception weights: neither {PYTORCH_FID_FILE} in the torch hub cache nor the "
                                     f"{TORCHSCRIPT_PACKAGE} package, and evaluate.inception_weights is empty")
-    if mode == "required":
+    if policy == "required":
         raise PipelineError(f"evaluate.inception is 'required' but {reason}")
     print(f"warning: Inception metrics (FID, KID, precision/recall, IS) skipped: {reason}", file=sys.stderr)
     return None, reason

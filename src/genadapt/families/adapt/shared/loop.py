@@ -140,6 +140,10 @@ def train_mode(
             if loss_target is not None:
                 loss = loss + loss_target
                 row.update(logged)
+            loss_inputs, logged = method.input_loss(model, xs, xt, logits, generator)
+            if loss_inputs is not None:
+                loss = loss + loss_inputs
+                row.update(logged)
         else:
             _, logits, _ = model(xs)
             loss_cls = F.cross_entropy(logits, ys)

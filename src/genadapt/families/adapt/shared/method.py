@@ -4,10 +4,12 @@ Per step the loop draws a labelled batch ``xs`` (B, C, S, S) from ``labelled(dat
 ``source_view``) and, for a method that ``adapts``, an unlabelled target batch ``xt`` (B, C, S, S);
 ``target_view`` may return another view of ``xt`` and a context (e.g. a teacher's predictions).
 ``forward`` runs source and target through the network (one pass by default, so BatchNorm sees
-both domains), and the loss is ``classification + domain_loss + target_loss`` (the
-gradient-reversal layer turns the domain term into DANN's min-max game). ``make_optimizer`` and
-``learning_rate`` give the optimiser and its schedule (DANN's by default). A method with a teacher (``make_teacher``) has the
-teacher updated after every step, scored on validation and returned as the trained model.
+both domains), and the loss is ``classification + domain_loss + target_loss + input_loss`` (the
+gradient-reversal layer turns the domain term into DANN's min-max game; ``input_loss`` may run the
+network again on the inputs, e.g. virtual adversarial training). ``make_optimizer`` and
+``learning_rate`` give the optimiser and its schedule (DANN's by default). A method with a teacher
+(``make_teacher``) has the teacher updated after every step, scored on validation and returned as
+the trained model.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ class Method:
     def target_loss(self, target_logits: torch.Tensor, context, cfg, lam: float,
                     class_balance: float) -> tuple[torch.Tensor | None, dict[str, float]]:
         """An extra loss on the target batch's logits (B, K) and the values to log, or (None, {})."""
+        return None, {}
+
+    def input_loss(self, model, xs: torch.Tensor, xt: torch.Tensor, logits: torch.Tensor,
+                   generator: torch.Generator) -> tuple[torch.Tensor | None, dict[str, float]]:
+        """A loss that runs the network again on the inputs (B, C, S, S) themselves, e.g. on perturbed
+        copies, given the step's logits (2B, K) of source then target; or (None, {})."""
         return None, {}
 
 

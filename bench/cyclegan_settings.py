@@ -23,8 +23,8 @@ from genadapt.core.runtime import resolve_device
 from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.cyclegan.shared.params import CycleGANParams
 from genadapt.families.cyclegan.shared.stored import instance, split_images
-from genadapt.families.cyclegan.train import EvaluatorInput
 from genadapt.families.cyclegan.shared.training import Translators, UnpairedData, train_cyclegan, translate
+from genadapt.families.cyclegan.train import EvaluatorInput
 from genadapt.metrics.diversity import diversity_ratio
 from genadapt.metrics.frechet import frechet_distance
 

@@ -39,8 +39,8 @@ import torch
 from PIL import Image
 
 from genadapt.core.params import load_params
-from genadapt.data.image_files import read_images
 from genadapt.data.format.prepared import load_split
+from genadapt.data.image_files import read_images
 from genadapt.metrics.inception.features import InceptionFeatures, inception_metrics, load_torchscript, map_torchscript_state
 from genadapt.metrics.inception.weights import PYTORCH_FID_FILE, resolve_weights
 

@@ -10,8 +10,8 @@ from genadapt.core.params import DATASETS, load_params
 def main() -> None:
     # here, not above: nothing heavy before run_stage hands the stage to the warm server
     from genadapt.core.tracking import log_stage_run
-    from genadapt.data.prepare import dataset_kind, prepare_dataset
     from genadapt.data.format.prepared import write_prepared
+    from genadapt.data.prepare import dataset_kind, prepare_dataset
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dataset", help=f"one of {', '.join(DATASETS)}")

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from test_dann import _tiny_cfg, _tiny_pair
 
-from genadapt.families.adapt import methods
-from genadapt.families.adapt.shared.method import get_method, method_names
-from genadapt.families.adapt.shared.loop import train_mode
 from genadapt.core.errors import PipelineError
+from genadapt.families.adapt import methods
+from genadapt.families.adapt.shared.loop import train_mode
+from genadapt.families.adapt.shared.method import get_method, method_names
 from genadapt.families.adapt.shared.params import METHODS
 
 

@@ -29,8 +29,8 @@ def test_an_evaluator_may_read_at_its_own_size(tmp_path, raw_params):
     import numpy as np
 
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, parse_params
-    from genadapt.data.prepare import prepare_dataset
     from genadapt.data.format.prepared import write_prepared
+    from genadapt.data.prepare import prepare_dataset
     from genadapt.evaluator.scoring import Evaluator
     from genadapt.evaluator.train import train
 

@@ -25,8 +25,8 @@ STEPS, EVERY = 200, 50  # VAE steps and checkpoint interval of the killed stage
 def _workdir(root: Path) -> Path:
     """A folder with params.yaml (a small VAE, metrics flushed every 5 steps) and prepared faces."""
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
-    from genadapt.data.prepare import prepare_dataset
     from genadapt.data.format.prepared import write_prepared
+    from genadapt.data.prepare import prepare_dataset
 
     root.mkdir(parents=True)
     raw = yaml.safe_load((REPO / "params.yaml").read_text())

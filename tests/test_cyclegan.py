@@ -12,8 +12,8 @@ from genadapt.data.format.transforms import to_common_format
 from genadapt.families.cyclegan.evaluate import diversity_against_real
 from genadapt.families.cyclegan.shared.model import PatchDiscriminator, ResnetGenerator
 from genadapt.families.cyclegan.shared.params import CycleGANParams
-from genadapt.families.cyclegan.train import EvaluatorInput
 from genadapt.families.cyclegan.shared.training import ImagePool, UnpairedData, cycle_loss, learning_rate, net_config, train_cyclegan
+from genadapt.families.cyclegan.train import EvaluatorInput
 from genadapt.metrics.diversity import diversity_ratio, mean_pairwise_distance
 from genadapt.training.checkpointing import Checkpointer
 

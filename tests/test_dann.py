@@ -1,4 +1,3 @@
-import json
 
 import numpy as np
 import pandas as pd
@@ -9,12 +8,12 @@ from conftest import InterruptAt
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import parse_params
 from genadapt.core.registry import StagePaths
+from genadapt.families.adapt.methods.dann_st import class_balance_loss
+from genadapt.families.adapt.report import selection_markdown
 from genadapt.families.adapt.shared.loop import Domain, PairData, accuracy, grl_lambda, train_mode
 from genadapt.families.adapt.shared.method import get_method
-from genadapt.families.adapt.methods.dann_st import class_balance_loss
 from genadapt.families.adapt.shared.network import DANN, DANNConfig, grad_reverse
 from genadapt.families.adapt.shared.params import AdaptParams, Mode
-from genadapt.families.adapt.report import selection_markdown
 from genadapt.training.checkpointing import Checkpointer
 
 
@@ -157,18 +156,23 @@ def test_pixel_st_starts_from_pixel_unless_warm_start_is_off(raw_params):
     assert cfg.mode("pixel_st") == Mode("dann_st")
 
 
-@pytest.mark.parametrize("mode", ["dann", "dann_st", "self_ensembling"])
-def test_dann_resume_matches_uninterrupted(tiny, tmp_path, mode):
-    cfg = _tiny_cfg(tiny, st_threshold=0.0, val_every=3)  # every target example pseudo-labelled
+def assert_resume_matches_uninterrupted(mode, cfg, tmp_path, class_balance=1.0):
+    """Training ``mode`` interrupted at step 8 (checkpoints every 5 steps) and resumed ends with the
+    uninterrupted run's weights, to the bit."""
     data, cpu = _tiny_pair(), torch.device("cpu")
-    reference, _, _ = train_mode(mode, cfg, data, cpu, seed=0, class_balance=1.0)
-
+    reference, _, _ = train_mode(mode, cfg, data, cpu, seed=0, class_balance=class_balance)
     checkpoint = Checkpointer(tmp_path / f"{mode}.ckpt", "fp", every=5)
     with pytest.raises(KeyboardInterrupt):
-        train_mode(mode, cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint, class_balance=1.0)
-    resumed, _, _ = train_mode(mode, cfg, data, cpu, seed=0, checkpoint=checkpoint, class_balance=1.0)
+        train_mode(mode, cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint, class_balance=class_balance)
+    resumed, _, _ = train_mode(mode, cfg, data, cpu, seed=0, checkpoint=checkpoint, class_balance=class_balance)
     for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["dann", "dann_st", "self_ensembling"])
+def test_dann_resume_matches_uninterrupted(tiny, tmp_path, mode):
+    cfg = _tiny_cfg(tiny, st_threshold=0.0, val_every=3)  # every target image pseudo-labelled
+    assert_resume_matches_uninterrupted(mode, cfg, tmp_path)
 
 
 def test_the_selection_table_gives_the_three_rules():
@@ -176,7 +180,8 @@ def test_the_selection_table_gives_the_three_rules():
               "dann.unsupervised.std": 0.0, "target_test_n": 100, "target_val_n": 30, "target_val_unlabelled_n": 40, "seeds": 1}
     assert "| a-b | dann | 0.600 | 0.650 | 0.700 | 100 | 40 / 30 | 1 |" in selection_markdown("a-b", values, ["dann"])
     several = values | {"dann.std": 0.02, "dann.last.std": 0.01, "dann.unsupervised.std": 0.03, "seeds": 3}
-    assert "| a-b | dann | 0.600 ± 0.010 | 0.650 ± 0.030 | 0.700 ± 0.020 | 100 | 40 / 30 | 3 |" in selection_markdown("a-b", several, ["dann"])
+    row = "| a-b | dann | 0.600 ± 0.010 | 0.650 ± 0.030 | 0.700 ± 0.020 | 100 | 40 / 30 | 3 |"
+    assert row in selection_markdown("a-b", several, ["dann"])
 
 
 def test_pair_validation(raw_params):
@@ -185,7 +190,8 @@ def test_pair_validation(raw_params):
     with pytest.raises(PipelineError, match="models.adapt.bad.target: source and target are both 'usps'"):
         parse_params(raw_params)
     adapt["bad"] = {"source": "usps", "target": "cifar"}
-    with pytest.raises(PipelineError, match="models.adapt.bad.target: Input should be 'mnist', 'usps', 'mnistm' or 'svhn' \\(got 'cifar'\\)"):
+    expected = "models.adapt.bad.target: Input should be 'mnist', 'usps', 'mnistm' or 'svhn' \\(got 'cifar'\\)"
+    with pytest.raises(PipelineError, match=expected):
         parse_params(raw_params)
     adapt["bad"] = {"target": "svhn"}
     with pytest.raises(PipelineError, match="missing key 'models.adapt.bad.source'"):
@@ -217,8 +223,8 @@ def test_a_pixel_instance_sets_its_own_settings_and_logs_them(raw_params):
 
 
 def test_invert_source_adds_the_negatives_of_the_source_train_split(raw_params, tmp_path):
-    from genadapt.families.adapt.train import load_pair
     from genadapt.data.format.prepared import PreparedSplit, write_prepared
+    from genadapt.families.adapt.train import load_pair
 
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"image_id": [f"{i}.png" for i in range(6)], "label": np.arange(6)})
@@ -242,10 +248,10 @@ def test_several_seeds_give_mean_and_std_and_a_run_per_seed(raw_params, tmp_path
     training, and reports each seed's accuracy, their mean and std, and the validation accuracy."""
     from mlflow.tracking import MlflowClient
 
-    from genadapt.families.adapt.train import train
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
-    from genadapt.data.prepare import prepare_dataset
     from genadapt.data.format.prepared import write_prepared
+    from genadapt.data.prepare import prepare_dataset
+    from genadapt.families.adapt.train import train
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for name in ("mnist", "usps"):

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, load_params
-from genadapt.data.prepare import prepare_dataset
 from genadapt.data.format.prepared import write_prepared
+from genadapt.data.prepare import prepare_dataset
 from genadapt.presets import apply_preset
 
 REPO = Path(__file__).resolve().parents[1]

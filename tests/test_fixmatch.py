@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import InterruptAt
-from test_dann import _tiny_cfg, _tiny_pair
+from test_dann import _tiny_cfg, _tiny_pair, assert_resume_matches_uninterrupted
 
-from genadapt.families.adapt.shared.method import get_method
-from genadapt.families.adapt.shared.loop import train_mode
 from genadapt.families.adapt.methods.fixmatch import pseudo_label_loss
-from genadapt.training.checkpointing import Checkpointer
+from genadapt.families.adapt.shared.loop import train_mode
+from genadapt.families.adapt.shared.method import get_method
 
 FIXMATCH = get_method("fixmatch")
 
@@ -46,11 +44,4 @@ def test_the_network_labels_its_own_views_and_is_the_model_tested(tiny):
 
 
 def test_resume_reproduces_the_uninterrupted_weights(tiny, tmp_path):
-    cfg, data, cpu = _tiny_cfg(tiny, val_every=3, settings={"fixmatch": {"threshold": 0.0}}), _tiny_pair(), torch.device("cpu")
-    reference, _, _ = train_mode("fixmatch", cfg, data, cpu, seed=0)
-    checkpoint = Checkpointer(tmp_path / "fixmatch.ckpt", "fp", every=5)
-    with pytest.raises(KeyboardInterrupt):
-        train_mode("fixmatch", cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint)
-    resumed, _, _ = train_mode("fixmatch", cfg, data, cpu, seed=0, checkpoint=checkpoint)
-    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_resume_matches_uninterrupted("fixmatch", _tiny_cfg(tiny, val_every=3, settings={"fixmatch": {"threshold": 0.0}}), tmp_path)

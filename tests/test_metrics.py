@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from genadapt.core.errors import PipelineError
-from genadapt.metrics.inception import weights as inception_weights
 from genadapt.metrics.frechet import frechet_distance
+from genadapt.metrics.inception import weights as inception_weights
 from genadapt.metrics.inception.features import (
     InceptionFeatures,
     build_network,
@@ -165,8 +165,8 @@ def test_reference_stage_paths(tmp_path, raw_params, monkeypatch):
     """off -> recorded unavailable; the installed weights -> features with their identity; evaluate
     refuses reference features made with other weights."""
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams, parse_params, replace
-    from genadapt.data.prepare import prepare_dataset
     from genadapt.data.format.prepared import write_prepared
+    from genadapt.data.prepare import prepare_dataset
     from genadapt.metrics.inception.reference import check_same_weights, read_reference, write_reference
 
     data = tmp_path / "mnist"

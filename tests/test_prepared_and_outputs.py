@@ -5,9 +5,9 @@ import pytest
 from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir, write_json
 from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
-from genadapt.data.prepare import prepare_dataset, read_source
 from genadapt.data.format.prepared import PreparedSplit, carve_validation, load_split, write_prepared
 from genadapt.data.format.transforms import to_common_format
+from genadapt.data.prepare import prepare_dataset, read_source
 
 
 def test_prepare_write_load_roundtrip(tmp_path):

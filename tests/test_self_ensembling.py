@@ -6,12 +6,12 @@ import pytest
 import torch
 from test_dann import _tiny_cfg, _tiny_pair
 
-from genadapt.families.adapt.shared.method import get_method
-from genadapt.families.adapt.shared.loop import train_mode
-from genadapt.families.adapt.methods.self_ensembling import balance_loss, consistency_loss, small_image_augment
-from genadapt.families.adapt.shared.network import DANN, DANNConfig
 from genadapt.core.errors import PipelineError
 from genadapt.core.params import parse_params
+from genadapt.families.adapt.methods.self_ensembling import balance_loss, consistency_loss, small_image_augment
+from genadapt.families.adapt.shared.loop import train_mode
+from genadapt.families.adapt.shared.method import get_method
+from genadapt.families.adapt.shared.network import DANN, DANNConfig
 
 SE = get_method("self_ensembling")
 

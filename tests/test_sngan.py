@@ -10,9 +10,9 @@ from test_wgan_gp import LinearCritic  # D(x) = <w, x>: input gradient of square
 from torch import nn
 from torch.nn.utils import parametrize
 
-from genadapt.families.gan.shared.kind import DiscriminatorBatch
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.kinds.sngan import hinge_d_loss
+from genadapt.families.gan.shared.kind import DiscriminatorBatch
 from genadapt.families.gan.shared.latent import sample_latent
 from genadapt.families.gan.training import GANData, train_gan
 from genadapt.training.checkpointing import Checkpointer

@@ -72,8 +72,8 @@ def test_corrupt_weights(workdir):
     (model_dir / "vae.safetensors").write_bytes(b"not a tensor file")
     data = workdir / "data"
     from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
-    from genadapt.data.prepare import prepare_dataset
     from genadapt.data.format.prepared import write_prepared
+    from genadapt.data.prepare import prepare_dataset
 
     data.mkdir()
     source = DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=2, n_test=2)
@@ -131,5 +131,6 @@ def test_a_bad_adaptation_setting_stops_train_adapt_before_any_work(workdir):
     (workdir / "params.yaml").write_text(yaml.safe_dump(raw))
     proc = _stage(workdir, "train.py", "mnistm-usps", "--data", "d", "--data-b", "e", "--out", "models/mnistm-usps",
                   "--metrics", "m.json", "--generated", "f", "--checkpoints", "c")
-    _assert_one_line_error(proc, "params.yaml: models.adapt.mnistm-usps.settings.self_ensembling.treshold: not a setting of self_ensembling")
+    _assert_one_line_error(proc, "params.yaml: models.adapt.mnistm-usps.settings.self_ensembling.treshold: "
+                                 "not a setting of self_ensembling")
     assert not (workdir / "mlflow.db").exists() and not (workdir / "models").exists() and not (workdir / "m.json").exists()

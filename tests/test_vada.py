@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import InterruptAt
-from test_dann import _tiny_cfg, _tiny_pair
+from test_dann import _tiny_cfg, _tiny_pair, assert_resume_matches_uninterrupted
 
 from genadapt.families.adapt.methods.vada import adversarial_direction, conditional_entropy, vat_loss
 from genadapt.families.adapt.shared.loop import train_mode
 from genadapt.families.adapt.shared.method import get_method
-from genadapt.training.checkpointing import Checkpointer
 
 VADA = get_method("vada")
 
@@ -79,11 +77,4 @@ def test_a_few_steps_train_with_every_term_and_the_average_is_the_model_tested(t
 
 
 def test_resume_reproduces_the_uninterrupted_weights(tiny, tmp_path):
-    cfg, data, cpu = _tiny_cfg(tiny, val_every=3), _tiny_pair(), torch.device("cpu")
-    reference, _, _ = train_mode("vada", cfg, data, cpu, seed=0)
-    checkpoint = Checkpointer(tmp_path / "vada.ckpt", "fp", every=5)
-    with pytest.raises(KeyboardInterrupt):
-        train_mode("vada", cfg, data, cpu, seed=0, metrics=InterruptAt(8), checkpoint=checkpoint)
-    resumed, _, _ = train_mode("vada", cfg, data, cpu, seed=0, checkpoint=checkpoint)
-    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_resume_matches_uninterrupted("vada", _tiny_cfg(tiny, val_every=3), tmp_path)

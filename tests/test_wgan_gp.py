@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from genadapt.families.gan.shared.kind import DiscriminatorBatch
 from genadapt.families.gan.kinds import get_kind
+from genadapt.families.gan.shared.kind import DiscriminatorBatch
 from genadapt.families.gan.shared.latent import sample_latent
 from genadapt.families.gan.training import GANData, train_gan
 

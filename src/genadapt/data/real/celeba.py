@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from genadapt.core.errors import PipelineError
-from genadapt.data.image_files import check_label_count, read_images
 from genadapt.data.format.prepared import PreparedSplit
+from genadapt.data.image_files import check_label_count, read_images
 
 TRAIN_END, VAL_END = 162770, 182637  # last image index (1-based) of train and of val
 _PARTITION = {"train": 0, "test": 2}

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from genadapt.core.errors import PipelineError
-from genadapt.data.image_files import check_label_count, read_images
 from genadapt.data.format.prepared import SOURCE_SPLITS, PreparedSplit
+from genadapt.data.image_files import check_label_count, read_images
 
 
 def _split(images: np.ndarray, labels: np.ndarray, limit: int, source: Path) -> PreparedSplit:

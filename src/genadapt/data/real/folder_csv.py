@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from genadapt.core.errors import PipelineError
-from genadapt.data.image_files import check_label_count, read_images
 from genadapt.data.format.prepared import SOURCE_SPLITS, PreparedSplit
+from genadapt.data.image_files import check_label_count, read_images
 
 
 def load_folder_csv(root: Path, kind: str, limits: dict[str, int], size: int | None) -> dict[str, PreparedSplit]:

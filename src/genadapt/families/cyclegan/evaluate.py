@@ -30,9 +30,9 @@ from genadapt.core.params import DIGIT_DATASETS, Params
 from genadapt.core.registry import StagePaths
 from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import model_run
-from genadapt.data.image_files import read_images
 from genadapt.data.format.prepared import load_split
 from genadapt.data.format.transforms import to_common_format
+from genadapt.data.image_files import read_images
 from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.cyclegan.shared.params import CycleGANParams
 from genadapt.families.cyclegan.shared.stored import direction_ends, instance, load_translators, translation_inputs

@@ -12,8 +12,8 @@ from genadapt.core.runtime import resolve_device
 from genadapt.core.tracking import (
     model_run,
 )
-from genadapt.data.image_files import read_images
 from genadapt.data.format.prepared import load_split
+from genadapt.data.image_files import read_images
 from genadapt.evaluator.scoring import Evaluator
 from genadapt.families.gan.kinds import get_kind
 from genadapt.families.gan.shared.stored import instance

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genadapt.families.adapt.shared.method import Method
 from genadapt.families.adapt.methods.self_ensembling import small_image_augment
+from genadapt.families.adapt.shared.method import Method
 
 
 class TheModelItself(nn.Module):

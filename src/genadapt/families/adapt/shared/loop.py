@@ -34,12 +34,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from genadapt.families.adapt.shared.method import get_method
-from genadapt.families.adapt.shared.network import DANN, DANNConfig
 from genadapt.core.errors import PipelineError
-from genadapt.families.adapt.shared.params import AdaptParams
 from genadapt.core.runtime import TrainingProgress, to_float_images
 from genadapt.core.tracking import MetricBuffer
+from genadapt.families.adapt.shared.method import get_method
+from genadapt.families.adapt.shared.network import DANN, DANNConfig
+from genadapt.families.adapt.shared.params import AdaptParams
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
 from genadapt.training.selection import KeepBest

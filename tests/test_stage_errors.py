@@ -134,3 +134,14 @@ def test_a_bad_adaptation_setting_stops_train_adapt_before_any_work(workdir):
     _assert_one_line_error(proc, "params.yaml: models.adapt.mnistm-usps.settings.self_ensembling.treshold: "
                                  "not a setting of self_ensembling")
     assert not (workdir / "mlflow.db").exists() and not (workdir / "models").exists() and not (workdir / "m.json").exists()
+
+
+@pytest.mark.parametrize("model, args, fragment", [
+    ("mnistm-usps", ["--metrics", "m.json", "--generated", "f"], "mnistm-usps (models.adapt): the stage needs --data-b"),
+    ("mnistm-usps", ["--data-b", "e", "--metrics", "m.json", "--generated", "f", "--translator", "models/x"], "needs no --translator"),
+    ("pixel-svhn-mnistm", ["--data-b", "e", "--metrics", "m.json", "--generated", "f"], "needs --translator"),
+])
+def test_an_adaptation_stage_missing_a_path_stops_in_one_line(workdir, model, args, fragment):
+    proc = _stage(workdir, "train.py", model, "--data", "d", "--out", f"models/{model}", "--checkpoints", "c", *args)
+    _assert_one_line_error(proc, fragment)
+    assert not (workdir / "mlflow.db").exists() and not (workdir / "models").exists() and not (workdir / "m.json").exists()

@@ -143,6 +143,12 @@ def _train_or_reuse(params: Params, name: str, mode: str, seed: int, stem: str, 
 def train(params: Params, name: str, paths: StagePaths) -> dict:
     """Every mode of the instance's ``methods``, each seed, tested on the target once every choice is made."""
     family, cfg = params.instance(name)
+    missing = [flag for flag, path in (("--data-b", paths.data_b), ("--out", paths.out), ("--metrics", paths.metrics),
+                                       ("--generated", paths.generated), ("--checkpoints", paths.checkpoints)) if path is None]
+    if (paths.translator is None) != (getattr(cfg, "translator", None) is None):  # pixel instances name a translator
+        missing.append("--translator" if paths.translator is None else "no --translator")
+    if missing:
+        raise PipelineError(f"{name} (models.{family}): the stage needs {', '.join(missing)} (see dvc.yaml's train-{family})")
     for mode in cfg.methods:  # a bad settings entry is a one-line error before any work or MLflow run
         method = cfg.mode(mode).method
         try:

@@ -135,6 +135,12 @@ class ClassifierParams(Section):
     steps: count(ge=1)
     lr: real(gt=0.0)  # peak of the one-cycle schedule
     augment: Flag  # train on shifted, re-contrasted, blurred, noisy views
+    # Face evaluators also train on left-right mirrored images (every attribute survives a mirror);
+    # digit evaluators never do. Off by default: the embedded default's evaluators stay as measured.
+    mirror_faces: Flag = False
+    # The head reads the last feature map pooled to head_grid x head_grid cells (1: a global
+    # average, where a feature lies is lost; see evaluator/network.py).
+    head_grid: count(ge=1) = 1
     amp: Flag  # bf16 autocast where the device computes bf16 natively (runtime.mixed_precision)
     channels_last: Flag  # channels-last memory format for the convolutions (faster on CPU and CUDA)
     device: Device

@@ -26,7 +26,10 @@ def fit_classifier(
     batch_size: int = 64,
     lr: float = 2e-3,
     width: int = 32,
+    *,
+    head_grid: int = 1,
     augment: bool = False,
+    mirror: bool = False,
     channels_last: bool = False,
     amp: bool = False,
     on_checkpoint: Callable[[int, SmallCNN], None] | None = None,
@@ -36,6 +39,9 @@ def fit_classifier(
 
     ``augment``: train on random views (small shifts, contrast, blur, noise), so that the
     classifier also reads generated images, whose details are softer than real ones.
+    ``head_grid``: the head reads the last feature map pooled to that many cells a side (see ``ClassifierConfig``).
+    ``mirror``: also mirror a random half of each batch left to right (faces: every attribute survives a
+    mirror; never digits).
     ``channels_last``: train in channels-last memory format (faster on the CPU and CUDA).
     ``amp``: bf16 autocast where the device computes bf16 natively (see ``runtime.mixed_precision``).
     ``on_checkpoint(step, model)``: called every ``checkpoint_every`` steps and after the last, with the
@@ -44,7 +50,7 @@ def fit_classifier(
     n_outputs = targets.shape[1] if multilabel else int(targets.max()) + 1
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))  # the initial weights
     fmt = memory_format(channels_last)
-    model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel)).to(device, memory_format=fmt)
+    model = SmallCNN(ClassifierConfig(images.shape[-1], n_outputs, width, multilabel, head_grid)).to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(targets)
@@ -58,6 +64,9 @@ def fit_classifier(
         x = to_float_images(x_all[idx]).to(device)  # (B, C, H, W)
         if augment:
             x = soften(shift_and_contrast(x, views, shift=0.0625), views)
+        if mirror:
+            flipped = (torch.rand(len(x), 1, 1, 1, generator=views) < 0.5).to(device)  # (B, 1, 1, 1)
+            x = torch.where(flipped, x.flip(3), x)
         with autocast:
             logits = model(x.contiguous(memory_format=fmt)).float()  # (B, K) in float32 for the loss
         y = y_all[idx].to(device)

@@ -58,9 +58,10 @@ def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> 
     def keep_if_best(step: int, model: SmallCNN) -> None:
         best.offer(step, accuracy(predict(model, at_size(val_split.images)), y_val, kind, names)[headline], model.state_dict())
 
-    model = fit_classifier(at_size(train_split.images), y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed),
-                           device, cfg.batch_size, cfg.lr, cfg.width, cfg.augment, cfg.channels_last, cfg.amp,
-                           on_checkpoint=keep_if_best, checkpoint_every=max(1, cfg.steps // SELECTION_POINTS))
+    model = fit_classifier(
+        at_size(train_split.images), y_train, kind == "faces", cfg.steps, torch.Generator().manual_seed(params.seed), device,
+        cfg.batch_size, cfg.lr, cfg.width, augment=cfg.augment, head_grid=cfg.head_grid, mirror=cfg.mirror_faces and kind == "faces",
+        channels_last=cfg.channels_last, amp=cfg.amp, on_checkpoint=keep_if_best, checkpoint_every=max(1, cfg.steps // SELECTION_POINTS))
     model.load_state_dict(best.state)
     test_split = load_split(data_dir, "test")  # read once, for the reported accuracy of the chosen weights
     y_test, _ = _targets(test_split, kind)

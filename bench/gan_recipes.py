@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import cpu_model  # bench/machine.py (this script's folder is on sys.path)
 
 from genadapt.core.params import load_params, validate_instance
 from genadapt.core.runtime import bf16_native
@@ -54,12 +55,6 @@ class TrainingClock:
 
     def resume(self, paused_at: float) -> None:
         self.paused += time.perf_counter() - paused_at
-
-
-def cpu_model() -> str:
-    """The CPU's model name as /proc/cpuinfo gives it."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown CPU")
 
 
 def samples(G, n: int, seed: int) -> np.ndarray:

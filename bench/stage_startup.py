@@ -16,24 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from machine import cpu_model  # bench/machine.py (this script's folder is on sys.path)
+
 STAGES = ["prepare-data@mnist", "train-classifier@mnist", "generate-gan@dcgan", "evaluate-vae@vae", "report"]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def repro(repo: Path, stage: str, server: bool) -> tuple[float, float]:

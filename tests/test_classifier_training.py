@@ -137,3 +137,32 @@ def test_a_head_on_a_grid_reads_where_a_feature_lies(tmp_path, raw_params):
     evaluator = Evaluator(tmp_path / "evaluator", torch.device("cpu"))
     assert evaluator.model.cfg.head_grid == 4
     assert evaluator.features(np.zeros((3, 64, 64, 3), np.uint8)).shape == (3, 16)
+
+
+def test_choosing_evaluator_settings_never_reads_the_test_split(tmp_path, raw_params):
+    """bench/evaluator_settings.py: one row per setting, chosen on validation, with the test split gone."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from genadapt.core.params import EMBEDDED_ROOT, DatasetParams
+    from genadapt.data.format.prepared import write_prepared
+    from genadapt.data.prepare import prepare_dataset
+
+    data = tmp_path / "faces"
+    data.mkdir()
+    write_prepared(data, "faces", "embedded", "faces",
+                   prepare_dataset("faces", DatasetParams(source="embedded", root=EMBEDDED_ROOT, n_train=48, n_test=16), 0))
+    for test_file in data.glob("test*"):
+        test_file.unlink()  # whatever reads the test split now fails
+    raw_params["classifier"].update(steps=4, width=4, image_size=16)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params))
+    script = Path(__file__).parents[1] / "bench" / "evaluator_settings.py"
+    out = subprocess.run([sys.executable, str(script), str(data), "{}", '{"head_grid": 2, "mirror_faces": true}'], cwd=tmp_path,
+                         capture_output=True, text=True, env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PATH": ""})
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| `")]
+    assert len(rows) == 2 and '`{"head_grid": 2, "mirror_faces": true}`' in rows[1]
+    assert all(float(row.split("|")[3]) > 0.5 for row in rows)  # the 40-attribute validation mean (most attributes are rare)

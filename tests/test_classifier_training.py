@@ -139,10 +139,9 @@ def test_a_head_on_a_grid_reads_where_a_feature_lies(tmp_path, raw_params):
     assert evaluator.features(np.zeros((3, 64, 64, 3), np.uint8)).shape == (3, 16)
 
 
-def test_choosing_evaluator_settings_never_reads_the_test_split(tmp_path, raw_params):
+def test_choosing_evaluator_settings_never_reads_the_test_split(tmp_path, raw_params, monkeypatch, capsys):
     """bench/evaluator_settings.py: one row per setting, chosen on validation, with the test split gone."""
-    import subprocess
-    import sys
+    import runpy
     from pathlib import Path
 
     import yaml
@@ -159,10 +158,11 @@ def test_choosing_evaluator_settings_never_reads_the_test_split(tmp_path, raw_pa
         test_file.unlink()  # whatever reads the test split now fails
     raw_params["classifier"].update(steps=4, width=4, image_size=16)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params))
-    script = Path(__file__).parents[1] / "bench" / "evaluator_settings.py"
-    out = subprocess.run([sys.executable, str(script), str(data), "{}", '{"head_grid": 2, "mirror_faces": true}'], cwd=tmp_path,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PATH": ""})
-    assert out.returncode == 0, out.stderr
-    rows = [line for line in out.stdout.splitlines() if line.startswith("| `")]
+    bench = Path(__file__).parents[1] / "bench"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(bench))  # as when run as a script: its folder on sys.path
+    monkeypatch.setattr("sys.argv", ["evaluator_settings.py", str(data), "{}", '{"head_grid": 2, "mirror_faces": true}'])
+    runpy.run_path(str(bench / "evaluator_settings.py"), run_name="__main__")
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
     assert len(rows) == 2 and '`{"head_grid": 2, "mirror_faces": true}`' in rows[1]
     assert all(float(row.split("|")[3]) > 0.5 for row in rows)  # the 40-attribute validation mean (most attributes are rare)

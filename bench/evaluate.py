@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from machine import cpu_model  # bench/machine.py (this script's folder is on sys.path)
 from PIL import Image
 
 from genadapt.core.params import load_params
@@ -85,8 +86,7 @@ def cpu_peak_gflops() -> tuple[float, str]:
     mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([0-9.]+)", info, re.M)]
     lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
     ghz = max(mhz) / 1000 if mhz else 2.0
-    model = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
-    name = f"{model.group(1) if model else 'unknown CPU'}, {'AVX-512' if lanes == 16 else 'AVX2' if lanes == 8 else 'SSE'}"
+    name = f"{cpu_model()}, {'AVX-512' if lanes == 16 else 'AVX2' if lanes == 8 else 'SSE'}"
     name += ", native bf16" if {"avx512_bf16", "amx_bf16"} & flags else ", no native bf16"
     return torch.get_num_threads() * lanes * 2 * 2 * ghz, f"{name}, {ghz:.2f} GHz"
 

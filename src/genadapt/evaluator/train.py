@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,11 @@ def accuracy(predictions: np.ndarray, targets: np.ndarray, kind: str, names: lis
     return {**{f"accuracy.{n}": float(a) for n, a in zip(names, per_attribute)}, "accuracy_mean": float(per_attribute.mean())}
 
 
+def headline_of(kind: str) -> str:
+    """The validation figure weights are chosen by: digit accuracy, or the mean over the attributes."""
+    return "accuracy" if kind == "digits" else "accuracy_mean"
+
+
 @dataclass
 class ChosenEvaluator:
     """An evaluator fitted on the train split, its weights chosen on the validation split."""
@@ -57,7 +63,7 @@ class ChosenEvaluator:
 
     @property
     def headline(self) -> str:
-        return "accuracy" if self.kind == "digits" else "accuracy_mean"
+        return headline_of(self.kind)
 
 
 def fit_and_choose(cfg: ClassifierParams, seed: int, data_dir: Path) -> ChosenEvaluator:
@@ -67,23 +73,24 @@ def fit_and_choose(cfg: ClassifierParams, seed: int, data_dir: Path) -> ChosenEv
     train_split, val_split = load_split(data_dir, "train"), load_split(data_dir, "val")
     kind = meta["kind"]
     size = cfg.image_size or train_split.images.shape[1]
+    channels = train_split.images.shape[-1]
+
+    at_size = partial(to_common_format, size=size, channels=channels)  # (N, H, W, C) -> (N, size, size, C) uint8
     y_train, names = _targets(train_split, kind)
-    chosen = ChosenEvaluator(None, kind, names, size, train_split.images.shape[-1], 0, {}, len(val_split.images))
-    y_val, val_images = _targets(val_split, kind)[0], chosen.at_size(val_split.images)
+    y_val, val_images = _targets(val_split, kind)[0], at_size(val_split.images)
     best = KeepBest(higher_is_better=True)
 
     def keep_if_best(step: int, model: SmallCNN) -> None:
-        scores = accuracy(predict(model, val_images), y_val, kind, chosen.names)
-        best.offer(step, scores[chosen.headline], {"model": model.state_dict(), "scores": scores})
+        scores = accuracy(predict(model, val_images), y_val, kind, names)
+        best.offer(step, scores[headline_of(kind)], {"model": model.state_dict(), "scores": scores})
 
     model = fit_classifier(
-        chosen.at_size(train_split.images), y_train, kind == "faces", cfg.steps,
+        at_size(train_split.images), y_train, kind == "faces", cfg.steps,
         torch.Generator().manual_seed(seed), resolve_device(cfg.device), cfg.batch_size, cfg.lr, cfg.width,
         augment=cfg.augment, head_grid=cfg.head_grid, mirror=cfg.mirror_faces and kind == "faces",
         channels_last=cfg.channels_last, amp=cfg.amp, on_checkpoint=keep_if_best, checkpoint_every=max(1, cfg.steps // SELECTION_POINTS))
     model.load_state_dict(best.state["model"])
-    chosen.model, chosen.step, chosen.val = model, best.step, best.state["scores"]
-    return chosen
+    return ChosenEvaluator(model, kind, names, size, channels, best.step, best.state["scores"], len(y_val))
 
 
 def train(params: Params, data_dir: Path, out_dir: Path, metrics_file: Path) -> dict:

@@ -20,13 +20,24 @@ from pathlib import Path
 
 from machine import cpu_model  # bench/machine.py (this script's folder is on sys.path)
 
-from genadapt.core.params import load_params, replace
+from genadapt.core.params import ClassifierParams, load_params, replace
 from genadapt.evaluator.train import fit_and_choose
 
 
 def interval(p: float, n: int) -> float:
     """Half-width of the 95% normal interval of an accuracy p over n images."""
     return 1.96 * math.sqrt(p * (1 - p) / n)
+
+
+def classifier_with(classifier: ClassifierParams, setting: str, parser: argparse.ArgumentParser) -> ClassifierParams:
+    """The classifier params with one setting's overrides; a bad setting ends the script in one line."""
+    try:
+        changes = json.loads(setting)
+        if not isinstance(changes, dict):
+            raise ValueError("not a JSON object")
+        return replace(classifier, **changes)
+    except ValueError as exc:  # bad JSON or a key / value ClassifierParams refuses
+        parser.error(f"setting {setting}: {' '.join(str(exc).split())}")
 
 
 def main() -> None:
@@ -36,10 +47,10 @@ def main() -> None:
     parser.add_argument("--attribute", default="Smiling", help="a face attribute to list beside the mean")
     args = parser.parse_args()
     params = load_params()
+    configs = [(setting, classifier_with(params.classifier, setting, parser)) for setting in args.settings]  # all checked first
     print(f"{args.data} | seed {params.seed} | {cpu_model()}")
     rows = []
-    for setting in args.settings:
-        cfg = replace(params.classifier, **json.loads(setting))
+    for setting, cfg in configs:
         start = time.perf_counter()
         chosen = fit_and_choose(cfg, params.seed, args.data)
         seconds = time.perf_counter() - start

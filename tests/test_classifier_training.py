@@ -166,3 +166,8 @@ def test_choosing_evaluator_settings_never_reads_the_test_split(tmp_path, raw_pa
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
     assert len(rows) == 2 and '`{"head_grid": 2, "mirror_faces": true}`' in rows[1]
     assert all(float(row.split("|")[3]) > 0.5 for row in rows)  # the 40-attribute validation mean (most attributes are rare)
+    monkeypatch.setattr("sys.argv", ["evaluator_settings.py", str(data), "{}", '{"head_gird": 2}'])
+    with pytest.raises(SystemExit) as stopped:  # a misspelt key ends it in one line, before any training
+        runpy.run_path(str(bench / "evaluator_settings.py"), run_name="__main__")
+    captured = capsys.readouterr()
+    assert stopped.value.code == 2 and 'setting {"head_gird": 2}:' in captured.err and captured.out == ""

@@ -40,6 +40,9 @@ def test_frechet_distance_is_pytorch_fids(n, dim):
     stats = [*feature_statistics(a), *feature_statistics(b)]
     expected = calculate_frechet_distance(*stats)
     assert expected > 1 and frechet_distance_from_statistics(*stats) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)  # from the features: the low-rank route when n < dim
+    assert frechet_distance(a[: n // 2], b) == pytest.approx(calculate_frechet_distance(*feature_statistics(a[: n // 2]), *stats[2:]),
+                                                             rel=1e-6)  # sets of different sizes
 
 
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_shift():

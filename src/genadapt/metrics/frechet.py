@@ -27,5 +27,20 @@ def frechet_distance_from_statistics(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """The Frechet distance of two feature sets (N_a, F) and (N_b, F)."""
-    return frechet_distance_from_statistics(*feature_statistics(features_a), *feature_statistics(features_b))
+    """The Frechet distance of two feature sets (N_a, F) and (N_b, F).
+
+    When a set has fewer samples than features (FID's 2048 Inception features at N <= 2048), the
+    covariances are low-rank and the trace term needs no F x F decomposition: with A (N_a, F) and
+    B (N_b, F) the centred features, S_a S_b = A^T A B^T B / c (c = (N_a - 1)(N_b - 1)) has the
+    nonzero eigenvalues of M M^T, M = A B^T (N_a, N_b), so Tr((S_a S_b)^1/2) is the sum of M's singular
+    values over sqrt(c). Exact, and at F = 2048, N = 1000 about 20 times faster on one core than
+    the two F x F eigendecompositions (tests/test_metrics.py checks it against pytorch-fid's)."""
+    n_a, n_b, dim = len(features_a), len(features_b), features_a.shape[1]
+    if min(n_a, n_b) >= dim:
+        return frechet_distance_from_statistics(*feature_statistics(features_a), *feature_statistics(features_b))
+    features_a, features_b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    mu_a, mu_b = features_a.mean(0), features_b.mean(0)
+    a, b = features_a - mu_a, features_b - mu_b  # (N_a, F), (N_b, F)
+    trace_sqrt = np.linalg.svd(a @ b.T, compute_uv=False).sum() / np.sqrt((n_a - 1) * (n_b - 1))
+    diff = mu_a - mu_b
+    return float(diff @ diff + (a * a).sum() / (n_a - 1) + (b * b).sum() / (n_b - 1) - 2 * trace_sqrt)

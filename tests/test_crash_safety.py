@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
-from stage_in_process import run_stage_in_process
+from stage_scripts import run_stage_in_process, run_stage_process
 
 from genadapt.core.errors import PipelineError
 from genadapt.core.outputs import atomic_dir, write_json
@@ -159,13 +159,8 @@ def test_json_never_holds_nan(tmp_path):
 def test_a_stage_refuses_an_output_outside_the_repository(tmp_path, out):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
     (tmp_path / ".git").mkdir()
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    if out == ".":  # a real stage process once; the other cases in this process (the same exit status and stderr)
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "MLFLOW_TRACKING_URI": uri}
-        proc = subprocess.run([sys.executable, str(REPO / "stages" / "prepare_data.py"), "faces", "--out", out], cwd=tmp_path, env=env,
-                              capture_output=True, text=True)
-    else:
-        proc = run_stage_in_process(REPO / "stages" / "prepare_data.py", ["faces", "--out", out], tmp_path, uri)
+    run = run_stage_process if out == "." else run_stage_in_process  # a real process once, the other cases in this one
+    proc = run(REPO / "stages" / "prepare_data.py", ["faces", "--out", out], tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "params.yaml"]
 

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from stage_in_process import run_stage_in_process
+from stage_scripts import run_stage_in_process, run_stage_process
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _stage_process(cwd: Path, script: str, *args: str) -> subprocess.CompletedProcess:
-    """The stage as DVC starts it: a fresh interpreter (one test per stage script, the rest run in process)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
-    return subprocess.run([sys.executable, str(REPO / "stages" / script), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    """The stage as DVC starts it, a fresh interpreter (one test each for prepare_data.py, train.py and evaluate.py)."""
+    return run_stage_process(REPO / "stages" / script, list(args), cwd, f"sqlite:///{cwd / 'mlflow.db'}")
 
 
 def _stage(cwd: Path, script: str, *args: str) -> subprocess.CompletedProcess:

@@ -1,13 +1,15 @@
-"""A stage script run in the test's own process, for its exit status and what it wrote to stderr.
+"""A stage script run for its exit status and what it wrote to stderr: as a process, or in this one.
 
-A fresh interpreter pays about 5 s of imports (torch, torchvision, mlflow) before a stage checks
-its input; the checks under test then finish in milliseconds. ``run_stage_in_process`` runs the
-script as ``__main__`` here, with its own argv, working directory and tracking URI, and returns
-what ``subprocess.run(..., capture_output=True, text=True)`` would: the exit status
-(``genadapt.core.cli.run_stage`` gives 2 for a :class:`PipelineError`, argparse 2, ``sys.exit(msg)``
-1) and stdout / stderr. Every warning the stage raises is written to that stderr (a warning is one
-more line, as it would be from a process), whatever pytest's own filters say. A few tests per stage
-script still start a real process, so the process-level path stays covered.
+``run_stage_process`` starts the script as DVC does, in a fresh interpreter, which pays about 5 s
+of imports (torch, torchvision, mlflow) before a stage checks its input; the checks under test
+then finish in milliseconds. ``run_stage_in_process`` runs the script as ``__main__`` here, with
+its own argv, working directory and tracking URI, and returns what ``subprocess.run(...,
+capture_output=True, text=True)`` would: the exit status (``genadapt.core.cli.run_stage`` gives 2
+for a :class:`PipelineError`, argparse 2, ``sys.exit(msg)`` 1) and stdout / stderr. Every warning
+the stage raises is written to that stderr (a warning is one more line, as it would be from a
+process), whatever pytest's own filters say. A few tests still start a real process (one each for
+prepare_data.py, train.py and evaluate.py, one output refusal), so the process-level path stays
+covered.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+
+
+def run_stage_process(script: Path, args: list[str], cwd: Path, tracking_uri: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(script).resolve().parents[1] / "src"), "MLFLOW_TRACKING_URI": tracking_uri}
+    return subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def run_stage_in_process(script: Path, args: list[str], cwd: Path, tracking_uri: str) -> subprocess.CompletedProcess:

@@ -274,3 +274,20 @@ def test_several_seeds_give_mean_and_std_and_a_run_per_seed(raw_params, tmp_path
     runs = client.search_runs([client.get_experiment_by_name("genadapt").experiment_id], "tags.model = 'mnist-usps'")
     assert sorted((r.data.tags["adapt.mode"], r.data.params["seed"]) for r in runs) == [
         ("dann", "0"), ("dann", "1"), ("source_only", "0"), ("source_only", "1")]
+
+
+def test_source_texture_changes_the_source_batches_only(tiny, monkeypatch):
+    """``source_texture`` redraws labelled source batches (colour_texture) for every method that
+    learns from the source, never the target's labelled batches of the upper bound."""
+    import genadapt.families.adapt.shared.loop as loop
+
+    data, cpu = _tiny_pair(), torch.device("cpu")
+    calls = []
+    real = loop.colour_texture
+    monkeypatch.setattr(loop, "colour_texture", lambda x, g, p: calls.append((x.shape, p)) or real(x, g, p))
+    for mode in ("source_only", "target_only"):
+        plain, _, _ = train_mode(mode, _tiny_cfg(tiny, val_every=0), data, cpu, seed=0)
+        textured, _, _ = train_mode(mode, _tiny_cfg(tiny, val_every=0, source_texture=1.0), data, cpu, seed=0)
+        same = all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), textured.state_dict().values()))
+        assert same == (mode == "target_only"), mode
+    assert calls and all(p == 1.0 for _, p in calls) and len(calls) == 12  # every step of source_only, none of target_only

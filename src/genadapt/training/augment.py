@@ -41,3 +41,37 @@ def soften(x: torch.Tensor, generator: torch.Generator, max_sigma: float = 1.5, 
     x = torch.where(pick, blurred, x)
     std = noise * torch.rand(b, 1, 1, 1, generator=generator).to(x.device)
     return (x + std * torch.randn(x.shape, generator=generator).to(x.device)).clamp(0, 1)
+
+
+def colour_texture(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) -> torch.Tensor:
+    """Redraw a random ``p`` of the batch as its digit in colour over a random photo-like texture, so
+    that grey digits (MNIST, USPS) take on the look of a textured colour domain (MNIST-M, SVHN)
+    without any target image. The digit's mask is the image's luminance (so a negative's background
+    takes the digit's colour). For half the redrawn images the digit is the texture's negative, as
+    in the blending that made MNIST-M; for the others it is one random colour. Grey batches (C = 1)
+    are returned as they are.
+
+    (B, C, S, S) in [0, 1] -> same shape, in [0, 1]."""
+    b, c, size, _ = x.shape
+    if c != 3:
+        return x
+
+    def smooth(channels: int, cells: int) -> torch.Tensor:
+        """(B, channels, S, S) noise in [-0.5, 0.5], bilinear over a cells x cells grid."""
+        noise = torch.rand(b, channels, cells, cells, generator=generator) - 0.5
+        return F.interpolate(noise, size=size, mode="bilinear", align_corners=False)
+
+    def amplitude(high: float) -> torch.Tensor:
+        """(B, 1, 1, 1) uniform in [0, high]: each image its own strength of a texture layer."""
+        return high * torch.rand(b, 1, 1, 1, generator=generator)
+
+    pick = (torch.rand(b, 1, 1, 1, generator=generator) < p).to(x.device)
+    mask = x.mean(1, keepdim=True)  # (B, 1, S, S)
+    # One base colour, light and shade at two scales, some colour variation and grain: (B, 3, S, S).
+    base = 0.1 + 0.8 * torch.rand(b, 3, 1, 1, generator=generator)
+    background = (base + amplitude(0.8) * smooth(1, 4) + amplitude(0.5) * smooth(1, 8) + amplitude(0.4) * smooth(3, 4)
+                  + amplitude(0.3) * smooth(1, size // 2)).clamp(0, 1).to(x.device)
+    flat = torch.rand(b, 3, 1, 1, generator=generator).to(x.device)
+    negative = (torch.rand(b, 1, 1, 1, generator=generator) < 0.5).to(x.device)
+    foreground = torch.where(negative, 1.0 - background, flat)  # (B, 3, S, S)
+    return torch.where(pick, mask * foreground + (1 - mask) * background, x)

@@ -40,6 +40,7 @@ from genadapt.core.tracking import MetricBuffer
 from genadapt.families.adapt.shared.method import get_method
 from genadapt.families.adapt.shared.network import DANN, DANNConfig
 from genadapt.families.adapt.shared.params import AdaptParams
+from genadapt.training.augment import colour_texture
 from genadapt.training.checkpointing import Checkpointer
 from genadapt.training.sampling import EpochSampler
 from genadapt.training.selection import KeepBest
@@ -124,6 +125,8 @@ def train_mode(
             group["lr"] = lr
         idx = lab_sampler.indices(step)
         xs, ys = to_float_images(x_lab[idx]).to(device), y_lab[idx].to(device)  # (B, C, S, S), (B,)
+        if cfg.source_texture and not method.uses_target_labels:
+            xs = colour_texture(xs, generator, cfg.source_texture)
         xs = method.source_view(xs, generator)
         row = {"step": step, "lr": lr}
         if method.adapts:

@@ -34,6 +34,9 @@ class AdaptParams(Section):
     # Also train on the source's negatives (digits dark on light as well as light on dark): MNIST and USPS
     # draw every digit in one polarity, MNIST-M and SVHN show both.
     invert_source: Flag = True
+    # Share of the labelled source batch redrawn as a coloured digit over a random colour texture
+    # (training/augment.py colour_texture), a view of a grey source in a textured colour target's style.
+    source_texture: Probability = 0.0
     # dann_st: weight of the class-balance term (times lambda_p), which assumes the target's classes
     # are about equally frequent: 0 for real USPS and SVHN, whose classes are not.
     class_balance: real(ge=0.0) = 0.0

@@ -73,3 +73,13 @@ def test_a_new_method_is_one_module_and_the_loop_trains_it(tiny, tmp_path, monke
     model, curves, _ = train_mode("entropy_min", _tiny_cfg(tiny), _tiny_pair(), torch.device("cpu"), seed=0)
     assert curves["step"].tolist() == list(range(1, 13)) and np.isfinite(curves["loss_entropy"]).all()
     assert "loss_domain" in curves and not model.training
+
+
+def test_target_only_learns_from_the_strong_views_only_when_asked():
+    x = torch.rand(4, 3, 16, 16)
+    assert get_method("target_only").source_view(x, torch.Generator().manual_seed(0)) is x
+    augmented = get_method("target_only", {"augment": True})
+    view = augmented.source_view(x, torch.Generator().manual_seed(0))
+    assert view.shape == x.shape and not torch.allclose(view, x)
+    from genadapt.families.adapt.methods.fixmatch import strong_view
+    assert torch.equal(view, strong_view(x, torch.Generator().manual_seed(0)))  # the adaptation methods' strong view

@@ -37,6 +37,12 @@ class TheModelItself(nn.Module):
         """Nothing to average: the predictions come from the current weights."""
 
 
+def strong_view(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """FixMatch's strong view of (B, C, S, S) digits: colour per channel, intensity flip, a translation
+    of up to 2 pixels and Gaussian noise (self_ensembling.small_image_augment) -> same shape."""
+    return small_image_augment(x, generator, translate=2.0, noise=0.1, intensity_flip=True, per_channel=True)
+
+
 def pseudo_label_loss(strong_logits: torch.Tensor, weak_probs: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean over the batch of the confident images' cross-entropy against the weak view's argmax,
     the confident mask (B,)) for logits (B, K) and probabilities (B, K)."""
@@ -65,8 +71,7 @@ class FixMatch(Method):
         weak = small_image_augment(xt, generator, translate=2.0, noise=0.0, intensity_flip=False)
         with torch.no_grad():
             weak_probs = F.softmax(teacher.module(weak)[1], dim=1)  # (B, K)
-        strong = small_image_augment(xt, generator, translate=2.0, noise=0.1, intensity_flip=True, per_channel=True)
-        return strong, weak_probs
+        return strong_view(xt, generator), weak_probs
 
     def domain_loss(self, model, features, logits, domain_logits, domain_target, n_source, lam):
         return torch.zeros((), device=logits.device)  # no domain classifier

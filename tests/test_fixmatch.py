@@ -45,3 +45,23 @@ def test_the_network_labels_its_own_views_and_is_the_model_tested(tiny):
 
 def test_resume_reproduces_the_uninterrupted_weights(tiny, tmp_path):
     assert_resume_matches_uninterrupted("fixmatch", _tiny_cfg(tiny, val_every=3, settings={"fixmatch": {"threshold": 0.0}}), tmp_path)
+
+
+def test_zoom_scales_the_labelled_source_and_both_target_views():
+    x = torch.rand(8, 3, 16, 16)
+    assert FIXMATCH.source_view(x, torch.Generator().manual_seed(0)) is x  # the paper: the labelled batch as it is
+    zoomed = get_method("fixmatch", {"zoom": 1.4})
+    assert not torch.equal(zoomed.source_view(x, torch.Generator().manual_seed(0)), x)
+    seen = []  # the weak view the network labels, then the strong one, per method
+
+    class Recorder(torch.nn.Module):
+        def forward(self, views):
+            seen.append(views)
+            return None, torch.zeros(len(views), 10)
+
+    teacher = type("Teacher", (), {"module": Recorder()})()
+    for method in (FIXMATCH, zoomed):
+        strong, _ = method.target_view(x, teacher, torch.Generator().manual_seed(0))
+        seen.append(strong)
+    plain_weak, plain_strong, zoom_weak, zoom_strong = seen
+    assert not torch.equal(plain_weak, zoom_weak) and not torch.equal(plain_strong, zoom_strong)

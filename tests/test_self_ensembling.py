@@ -43,6 +43,20 @@ def test_the_views_are_seeded_and_shift_by_at_most_the_translation():
     assert 0.05 < spread[:, :, :4, :4].std() < 0.15  # away from the spot: the noise alone
 
 
+def test_zoom_scales_each_digit_within_its_range_and_intensity_off_keeps_the_values():
+    x = torch.zeros(64, 1, 32, 32)
+    x[:, :, 8:24, 8:24] = 1.0  # a 16-pixel square
+    views = small_image_augment(x, torch.Generator().manual_seed(0), translate=0.0, noise=0.0, intensity_flip=False,
+                                intensity=False, zoom=1.5)
+    sides = (views[:, 0, 16] > 0.5).sum(1).float()  # (64,) the square's width along the middle row
+    assert sides.min() >= 16 / 1.5 - 1 and sides.max() <= 16 * 1.5 + 1
+    assert sides.min() < 14 and sides.max() > 18  # smaller and larger ones
+    assert views.min() >= 0 and views.max() <= 1  # no intensity scale or offset
+    same = small_image_augment(x, torch.Generator().manual_seed(0), translate=2.0, noise=0.0, intensity_flip=False)
+    assert torch.equal(same, small_image_augment(x, torch.Generator().manual_seed(0), translate=2.0, noise=0.0,
+                                                 intensity_flip=False, zoom=1.0))
+
+
 def test_consistency_counts_only_confident_teacher_predictions():
     teacher = torch.tensor([[0.99, 0.01], [0.6, 0.4]])
     student = torch.tensor([[0.0, 0.0], [10.0, -10.0]])

@@ -6,7 +6,10 @@ labelled source and the unlabelled target in one batch, and on each target image
 - a pseudo-label from the network's own prediction on a weakly augmented view (a translation of
   up to 2 pixels), kept when its confidence is >= ``threshold`` (0.95);
 - cross-entropy of the network's prediction on a strongly augmented view of the same image (colour
-  per channel, intensity flip, translation, Gaussian noise) against that label, weight ``weight`` (1).
+  per channel, intensity flip, translation, Gaussian noise) against that label, weight ``weight`` (1);
+- with ``zoom`` > 1 (not in the paper; 1 by default), both views and the labelled source batch are
+  also scaled at random, which closes the gap between digits that fill their frame (USPS) and
+  digits drawn smaller (MNIST, MNIST-M).
 
 No teacher network and no domain classifier: the model that predicts is the model trained and
 tested. The paper's optimiser: SGD with Nesterov momentum 0.9, weight decay 5e-4, learning rate
@@ -37,10 +40,11 @@ class TheModelItself(nn.Module):
         """Nothing to average: the predictions come from the current weights."""
 
 
-def strong_view(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def strong_view(x: torch.Tensor, generator: torch.Generator, zoom: float = 1.0) -> torch.Tensor:
     """FixMatch's strong view of (B, C, S, S) digits: colour per channel, intensity flip, a translation
-    of up to 2 pixels and Gaussian noise (self_ensembling.small_image_augment) -> same shape."""
-    return small_image_augment(x, generator, translate=2.0, noise=0.1, intensity_flip=True, per_channel=True)
+    of up to 2 pixels (and a scale within [1/zoom, zoom]) and Gaussian noise
+    (self_ensembling.small_image_augment) -> same shape."""
+    return small_image_augment(x, generator, translate=2.0, noise=0.1, intensity_flip=True, per_channel=True, zoom=zoom)
 
 
 def pseudo_label_loss(strong_logits: torch.Tensor, weak_probs: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,6 +61,9 @@ class FixMatch(Method):
     weight: float = 1.0
     lr: float = 0.03
     weight_decay: float = 5.0e-4
+    # > 1: every view (and the labelled source, otherwise unaugmented) scaled by a factor within
+    # [1/zoom, zoom], for pairs whose digits fill their frames differently (USPS against MNIST-M).
+    zoom: float = 1.0
 
     def make_optimizer(self, model, cfg):
         return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
@@ -64,14 +71,19 @@ class FixMatch(Method):
     def learning_rate(self, progress, cfg):
         return self.lr * math.cos(7 * math.pi * progress / 16)
 
+    def source_view(self, xs, generator):
+        if self.zoom == 1.0:
+            return xs
+        return small_image_augment(xs, generator, translate=2.0, noise=0.0, intensity_flip=False, intensity=False, zoom=self.zoom)
+
     def make_teacher(self, model, cfg):
         return TheModelItself(model)
 
     def target_view(self, xt, teacher, generator):
-        weak = small_image_augment(xt, generator, translate=2.0, noise=0.0, intensity_flip=False)
+        weak = small_image_augment(xt, generator, translate=2.0, noise=0.0, intensity_flip=False, zoom=self.zoom)
         with torch.no_grad():
             weak_probs = F.softmax(teacher.module(weak)[1], dim=1)  # (B, K)
-        return strong_view(xt, generator), weak_probs
+        return strong_view(xt, generator, self.zoom), weak_probs
 
     def domain_loss(self, model, features, logits, domain_logits, domain_target, n_source, lam):
         return torch.zeros((), device=logits.device)  # no domain classifier

@@ -21,6 +21,7 @@ SVHN -> MNIST 99.2%.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -31,19 +32,27 @@ from genadapt.families.adapt.shared.method import Method
 
 
 def small_image_augment(x: torch.Tensor, generator: torch.Generator, translate: float, noise: float,
-                        intensity_flip: bool, per_channel: bool = False) -> torch.Tensor:
+                        intensity_flip: bool, per_channel: bool = False, intensity: bool = True,
+                        zoom: float = 1.0) -> torch.Tensor:
     """French et al.'s augmentation of (B, C, S, S) images in [0, 1] -> same shape (not clamped).
     ``per_channel``: the intensity scale and offset are drawn per colour channel, which gives grey
-    digits colours (a domain-appropriate view for a coloured target such as MNIST-M)."""
+    digits colours (a domain-appropriate view for a coloured target such as MNIST-M); ``intensity``
+    False leaves scale and offset out. ``zoom`` > 1: each image also scaled by a factor drawn
+    log-uniformly from [1/zoom, zoom] (digits drawn at other sizes: USPS fills its frame, MNIST does not)."""
     b, _, size, _ = x.shape
     theta = torch.zeros(b, 2, 3)
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0
     theta[:, :, 2] = (torch.rand(b, 2, generator=generator) * 2 - 1) * translate * 2 / size  # pixels -> [-1, 1] units
+    if zoom != 1.0:  # no draw otherwise, so views without zoom stay as they were
+        factor = torch.exp((torch.rand(b, generator=generator) * 2 - 1) * math.log(zoom))  # (B,)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / factor  # sampling a smaller window enlarges the digit
     grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
     if intensity_flip:
         flip = (torch.rand(b, 1, 1, 1, generator=generator) < 0.5).to(x.device)
         x = torch.where(flip, 1.0 - x, x)
+    if not intensity:
+        return x + noise * torch.randn(x.shape, generator=generator).to(x.device)
     c = x.shape[1] if per_channel else 1
     scale = (0.25 + 1.25 * torch.rand(b, c, 1, 1, generator=generator)).to(x.device)
     offset = (torch.rand(b, c, 1, 1, generator=generator) - 0.5).to(x.device)

@@ -16,6 +16,7 @@ restores the user's own file, edits included.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import shutil
 import sys
@@ -48,7 +49,8 @@ def _merge(target, overrides, prefix: str) -> None:
                 if value is None:
                     del target[instance]  # references to it (e.g. a pixel instance's translator) are checked below
                 else:
-                    target[instance].update(value)  # instance keys are checked by validation below
+                    # a copy per instance: one shared list would be written as a YAML anchor and aliases
+                    target[instance].update(copy.deepcopy(value))  # instance keys are checked by validation below
             continue
         if key not in target:
             raise PipelineError(f"preset: unknown key {name!r} (not in params.yaml)")

@@ -61,8 +61,8 @@ class FixMatch(Method):
     weight: float = 1.0
     lr: float = 0.03
     weight_decay: float = 5.0e-4
-    # > 1: every view (and the labelled source, otherwise unaugmented) scaled by a factor within
-    # [1/zoom, zoom], for pairs whose digits fill their frames differently (USPS against MNIST-M).
+    # > 1: every view scaled by a factor within [1/zoom, zoom], and the labelled source (otherwise
+    # unaugmented) scaled so and shifted by up to 2 pixels, for pairs whose digits fill their frames differently (USPS against MNIST-M).
     zoom: float = 1.0
 
     def make_optimizer(self, model, cfg):

@@ -291,3 +291,25 @@ def test_source_texture_changes_the_source_batches_only(tiny, monkeypatch):
         same = all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), textured.state_dict().values()))
         assert same == (mode == "target_only"), mode
     assert calls and all(p == 1.0 for _, p in calls) and len(calls) == 12  # every step of source_only, none of target_only
+
+
+
+def test_an_interrupted_stage_reuses_a_finished_model_when_only_the_seeds_or_another_methods_settings_change(raw_params, tmp_path, monkeypatch):
+    """A stage stopped part-way keeps each finished model's weights and done marker; rerun after adding
+    a seed or tuning another method, it reads them back, and retrains a model whose own settings changed."""
+    from genadapt.families.adapt.train import _train_or_reuse
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    base = {"width": 4, "batch_size": 8, "steps": 3, "checkpoint_every": 0, "methods": ["source_only", "target_only"]}
+
+    def run_id(mode, **overrides):
+        raw_params["models"]["adapt"]["mnist-usps"] |= base | overrides
+        params = parse_params(raw_params, families=("adapt",))
+        _, run, _ = _train_or_reuse(params, "mnist-usps", mode, 0, mode, _tiny_pair(), torch.device("cpu"), tmp_path, {})
+        return run
+
+    first = {mode: run_id(mode, seeds=1) for mode in ("source_only", "target_only")}
+    tuned = {"seeds": 3, "tsne_points": 12, "settings": {"target_only": {"augment": True}}}
+    assert run_id("source_only", **tuned) == first["source_only"]  # reused
+    assert run_id("target_only", **tuned) != first["target_only"]  # its own setting changed: retrained
+    assert run_id("source_only", **tuned, steps=4) != first["source_only"]  # a shared setting retrains it

@@ -88,6 +88,15 @@ def _run_params(cfg: AdaptParams, name: str, family: str, mode: str, seed: int) 
     return {**flat, "seed": seed, "adapt.family": family, "adapt.mode": mode, "adapt.method": cfg.mode(mode).method}
 
 
+def _weights_params(run_params: dict, cfg: AdaptParams, name: str, mode: str) -> dict:
+    """The part of ``run_params`` that decides one mode's trained weights: not how many seeds train
+    beside it, how many points its t-SNE plots, nor the settings of the pair's other methods, so
+    adding a seed or a method, or tuning another one, reuses every model already finished."""
+    dropped = {f"{name}.seeds", f"{name}.tsne_points", f"{name}.settings"}
+    kept = {k: v for k, v in run_params.items() if k not in dropped}
+    return kept | {"method_settings": cfg.settings.get(cfg.mode(mode).method, {})}
+
+
 def model_name(mode: str, seed_index: int, seed: int) -> str:
     """File stem of one trained model: the mode for the first seed (the one plotted), mode.seed<k> for the others."""
     return mode if seed_index == 0 else f"{mode}.seed{seed}"
@@ -109,7 +118,7 @@ def _train_or_reuse(params: Params, name: str, mode: str, seed: int, stem: str, 
     content = [hashlib.sha1(d.images.tobytes()).hexdigest() for d in (data.source_train, data.target_train)]
     if init is not None:  # nor one started from other weights
         content.append(_weights_digest(init))
-    fp = fingerprint(run_params | {"shapes": [data.source_train.images.shape, data.target_train.images.shape], "content": content})
+    fp = fingerprint(_weights_params(run_params, cfg, name, mode) | {"shapes": [data.source_train.images.shape, data.target_train.images.shape], "content": content})
     done_file = checkpoint_dir / f"{stem}.done.json"
     if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
         done = json.loads(done_file.read_text())

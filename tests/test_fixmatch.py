@@ -65,3 +65,19 @@ def test_zoom_scales_the_labelled_source_and_both_target_views():
         seen.append(strong)
     plain_weak, plain_strong, zoom_weak, zoom_strong = seen
     assert not torch.equal(plain_weak, zoom_weak) and not torch.equal(plain_strong, zoom_strong)
+
+
+def test_a_methods_own_steps_replace_the_pairs_for_it_alone(tiny):
+    """settings.<method>.steps trains that method for its own length (its schedule spans it); 0 is the
+    pair's steps; a negative count is refused with its key named."""
+    from genadapt.core.errors import PipelineError
+
+    cfg = _tiny_cfg(tiny, val_every=4, settings={"fixmatch": {"steps": 6}})
+    _, curves, _ = train_mode("fixmatch", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
+    assert curves["step"].tolist() == list(range(1, 7)) and curves["val_accuracy"].notna().tolist() == [False] * 3 + [True, False, True]
+    assert curves["lr"].iloc[-1] == pytest.approx(0.03 * math.cos(7 * math.pi * 5 / 6 / 16))
+    _, curves, _ = train_mode("source_only", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
+    assert len(curves) == 12  # the pair's steps
+    assert get_method("fixmatch", {"steps": 0}).steps == 0
+    with pytest.raises(PipelineError, match=r"settings\.fixmatch\.steps: expected 0 \(the pair's steps\) or more"):
+        get_method("fixmatch", {"steps": -1})

@@ -132,7 +132,8 @@ def _train_or_reuse(params: Params, name: str, mode: str, seed: int, stem: str, 
         log_data_inputs(run, inputs)
         _, curves, chosen = train_mode(cfg.mode(mode).method, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
                                        checkpoint.with_extra(run_id=run.run_id), cfg.class_balance, init)
-        steps = dict.fromkeys(SELECTIONS, cfg.steps)
+        method = cfg.mode(mode).method
+        steps = dict.fromkeys(SELECTIONS, get_method(method, cfg.settings.get(method)).steps or cfg.steps)
         if "val_accuracy" in curves:
             scored = curves.dropna(subset=["val_accuracy"])
             for rule, column in (("labelled", "val_accuracy"), ("unsupervised", "val_information")):

@@ -94,6 +94,8 @@ def train_mode(
     the two that score; every one is the last step's when ``val_every`` is 0). ``class_balance``:
     the pair's weight of dann_st's class-balance term."""
     method = get_method(mode, cfg.settings.get(mode))
+    if method.steps:  # the method's own training length replaces the pair's
+        cfg = cfg.model_copy(update={"steps": method.steps})
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     _, size, _, channels = data.source_train.images.shape

@@ -30,6 +30,9 @@ class Method:
     name: str
     uses_target_labels: bool = False  # trains on the target's labels: the upper bound, never an adaptation
     adapts: bool = False  # sees unlabelled target batches beside the labelled source
+    # Training steps of this method alone (settings.<method>.steps), for a method that keeps improving
+    # where the pair's others have stopped; 0: the pair's ``steps``.
+    steps: int = 0
 
     def labelled(self, data):
         """The labelled training domain: the source's train split, or the target's for the upper bound."""
@@ -90,7 +93,7 @@ def get_method(name: str, settings: dict | None = None) -> Method:
     method = importlib.import_module(f"genadapt.families.adapt.methods.{name}").METHOD
     if not settings:
         return method
-    own = {f.name for f in dataclasses.fields(method)} - {f.name for f in dataclasses.fields(Method)}
+    own = {f.name for f in dataclasses.fields(method)} - {f.name for f in dataclasses.fields(Method)} | {"steps"}
     for key, value in settings.items():
         if key not in own:
             raise PipelineError(f"settings.{name}.{key}: not a setting of {name} "
@@ -99,4 +102,6 @@ def get_method(name: str, settings: dict | None = None) -> Method:
         if type(value) is not type(default) and not (isinstance(default, float) and type(value) is int):
             raise PipelineError(f"settings.{name}.{key}: expected a {type(default).__name__} "
                                 f"like the default {default!r}, got {value!r}")
+    if settings.get("steps", 0) < 0:
+        raise PipelineError(f"settings.{name}.steps: expected 0 (the pair's steps) or more, got {settings['steps']}")
     return dataclasses.replace(method, **settings)

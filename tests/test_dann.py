@@ -294,7 +294,7 @@ def test_source_texture_changes_the_source_batches_only(tiny, monkeypatch):
 
 
 
-def test_an_interrupted_stage_reuses_a_finished_model_when_only_the_seeds_or_another_methods_settings_change(raw_params, tmp_path, monkeypatch):
+def test_an_interrupted_stage_reuses_a_finished_model_when_only_the_seeds_or_other_settings_change(raw_params, tmp_path, monkeypatch):
     """A stage stopped part-way keeps each finished model's weights and done marker; rerun after adding
     a seed or tuning another method, it reads them back, and retrains a model whose own settings changed."""
     from genadapt.families.adapt.train import _train_or_reuse

@@ -67,17 +67,17 @@ def test_zoom_scales_the_labelled_source_and_both_target_views():
     assert not torch.equal(plain_weak, zoom_weak) and not torch.equal(plain_strong, zoom_strong)
 
 
-def test_a_methods_own_steps_replace_the_pairs_for_it_alone(tiny):
-    """settings.<method>.steps trains that method for its own length (its schedule spans it); 0 is the
-    pair's steps; a negative count is refused with its key named."""
+
+def test_a_methods_steps_scale_sets_its_own_length_and_no_other(tiny):
+    """settings.<method>.steps_scale trains that method for that multiple of the pair's steps (its
+    schedule spans them); a factor <= 0 is refused with its key named."""
     from genadapt.core.errors import PipelineError
 
-    cfg = _tiny_cfg(tiny, val_every=4, settings={"fixmatch": {"steps": 6}})
+    cfg = _tiny_cfg(tiny, steps=4, val_every=3, settings={"fixmatch": {"steps_scale": 1.5}})
     _, curves, _ = train_mode("fixmatch", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
-    assert curves["step"].tolist() == list(range(1, 7)) and curves["val_accuracy"].notna().tolist() == [False] * 3 + [True, False, True]
+    assert curves["step"].tolist() == list(range(1, 7)) and curves["val_accuracy"].notna().tolist() == [False, False, True] * 2
     assert curves["lr"].iloc[-1] == pytest.approx(0.03 * math.cos(7 * math.pi * 5 / 6 / 16))
     _, curves, _ = train_mode("source_only", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
-    assert len(curves) == 12  # the pair's steps
-    assert get_method("fixmatch", {"steps": 0}).steps == 0
-    with pytest.raises(PipelineError, match=r"settings\.fixmatch\.steps: expected 0 \(the pair's steps\) or more"):
-        get_method("fixmatch", {"steps": -1})
+    assert len(curves) == 4  # the pair's steps
+    with pytest.raises(PipelineError, match=r"settings\.fixmatch\.steps_scale: expected a factor > 0"):
+        get_method("fixmatch", {"steps_scale": 0})

@@ -26,7 +26,7 @@ from genadapt.core.tracking import MetricBuffer, ModelRun, log_data_inputs
 from genadapt.core.weights import load_config, load_weights, save_weights
 from genadapt.data.format.prepared import load_split
 from genadapt.data.format.transforms import to_common_format
-from genadapt.families.adapt.shared.loop import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
+from genadapt.families.adapt.shared.loop import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, method_steps, train_mode
 from genadapt.families.adapt.shared.method import get_method
 from genadapt.families.adapt.shared.network import DANN, DANNConfig
 from genadapt.families.adapt.shared.params import AdaptParams
@@ -118,7 +118,8 @@ def _train_or_reuse(params: Params, name: str, mode: str, seed: int, stem: str, 
     content = [hashlib.sha1(d.images.tobytes()).hexdigest() for d in (data.source_train, data.target_train)]
     if init is not None:  # nor one started from other weights
         content.append(_weights_digest(init))
-    fp = fingerprint(_weights_params(run_params, cfg, name, mode) | {"shapes": [data.source_train.images.shape, data.target_train.images.shape], "content": content})
+    shapes = [data.source_train.images.shape, data.target_train.images.shape]
+    fp = fingerprint(_weights_params(run_params, cfg, name, mode) | {"shapes": shapes, "content": content})
     done_file = checkpoint_dir / f"{stem}.done.json"
     if done_file.exists() and json.loads(done_file.read_text())["fingerprint"] == fp:
         done = json.loads(done_file.read_text())
@@ -133,7 +134,7 @@ def _train_or_reuse(params: Params, name: str, mode: str, seed: int, stem: str, 
         _, curves, chosen = train_mode(cfg.mode(mode).method, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
                                        checkpoint.with_extra(run_id=run.run_id), cfg.class_balance, init)
         method = cfg.mode(mode).method
-        steps = dict.fromkeys(SELECTIONS, get_method(method, cfg.settings.get(method)).steps or cfg.steps)
+        steps = dict.fromkeys(SELECTIONS, method_steps(get_method(method, cfg.settings.get(method)), cfg))
         if "val_accuracy" in curves:
             scored = curves.dropna(subset=["val_accuracy"])
             for rule, column in (("labelled", "val_accuracy"), ("unsupervised", "val_information")):

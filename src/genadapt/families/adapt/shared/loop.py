@@ -94,8 +94,7 @@ def train_mode(
     the two that score; every one is the last step's when ``val_every`` is 0). ``class_balance``:
     the pair's weight of dann_st's class-balance term."""
     method = get_method(mode, cfg.settings.get(mode))
-    if method.steps:  # the method's own training length replaces the pair's
-        cfg = cfg.model_copy(update={"steps": method.steps})
+    cfg = cfg.model_copy(update={"steps": method_steps(method, cfg)})
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     _, size, _, channels = data.source_train.images.shape
@@ -182,6 +181,11 @@ def train_mode(
         if best[rule].state is not None:
             chosen[rule].load_state_dict(best[rule].state)
     return chosen["labelled"], pd.DataFrame(rows), chosen
+
+
+def method_steps(method, cfg: AdaptParams) -> int:
+    """How many steps ``method`` trains for on a pair: its ``steps_scale`` times the pair's ``steps``."""
+    return max(1, round(method.steps_scale * cfg.steps))
 
 
 @torch.no_grad()

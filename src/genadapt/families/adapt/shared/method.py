@@ -30,9 +30,10 @@ class Method:
     name: str
     uses_target_labels: bool = False  # trains on the target's labels: the upper bound, never an adaptation
     adapts: bool = False  # sees unlabelled target batches beside the labelled source
-    # Training steps of this method alone (settings.<method>.steps), for a method that keeps improving
-    # where the pair's others have stopped; 0: the pair's ``steps``.
-    steps: int = 0
+    # This method trains for round(steps_scale x the pair's ``steps``) (settings.<method>.steps_scale): more
+    # for a method that keeps improving where the pair's others have stopped. A factor, not a count, so a
+    # preset that shrinks or grows the pair's steps (smoke, GPU) scales it too.
+    steps_scale: float = 1.0
 
     def labelled(self, data):
         """The labelled training domain: the source's train split, or the target's for the upper bound."""
@@ -93,7 +94,7 @@ def get_method(name: str, settings: dict | None = None) -> Method:
     method = importlib.import_module(f"genadapt.families.adapt.methods.{name}").METHOD
     if not settings:
         return method
-    own = {f.name for f in dataclasses.fields(method)} - {f.name for f in dataclasses.fields(Method)} | {"steps"}
+    own = {f.name for f in dataclasses.fields(method)} - {f.name for f in dataclasses.fields(Method)} | {"steps_scale"}
     for key, value in settings.items():
         if key not in own:
             raise PipelineError(f"settings.{name}.{key}: not a setting of {name} "
@@ -102,6 +103,6 @@ def get_method(name: str, settings: dict | None = None) -> Method:
         if type(value) is not type(default) and not (isinstance(default, float) and type(value) is int):
             raise PipelineError(f"settings.{name}.{key}: expected a {type(default).__name__} "
                                 f"like the default {default!r}, got {value!r}")
-    if settings.get("steps", 0) < 0:
-        raise PipelineError(f"settings.{name}.steps: expected 0 (the pair's steps) or more, got {settings['steps']}")
+    if settings.get("steps_scale", 1.0) <= 0:
+        raise PipelineError(f"settings.{name}.steps_scale: expected a factor > 0, got {settings['steps_scale']}")
     return dataclasses.replace(method, **settings)

@@ -293,7 +293,6 @@ def test_source_texture_changes_the_source_batches_only(tiny, monkeypatch):
     assert calls and all(p == 1.0 for _, p in calls) and len(calls) == 12  # every step of source_only, none of target_only
 
 
-
 def test_an_interrupted_stage_reuses_a_finished_model_when_only_the_seeds_or_other_settings_change(raw_params, tmp_path, monkeypatch):
     """A stage stopped part-way keeps each finished model's weights and done marker; rerun after adding
     a seed or tuning another method, it reads them back, and retrains a model whose own settings changed."""
@@ -313,3 +312,8 @@ def test_an_interrupted_stage_reuses_a_finished_model_when_only_the_seeds_or_oth
     assert run_id("source_only", **tuned) == first["source_only"]  # reused
     assert run_id("target_only", **tuned) != first["target_only"]  # its own setting changed: retrained
     assert run_id("source_only", **tuned, steps=4) != first["source_only"]  # a shared setting retrains it
+    # the "last" rule keeps the method's own last step: its steps_scale times the pair's steps
+    raw_params["models"]["adapt"]["mnist-usps"]["settings"] = {"source_only": {"steps_scale": 2.0}}
+    params = parse_params(raw_params, families=("adapt",))
+    _, _, steps = _train_or_reuse(params, "mnist-usps", "source_only", 0, "scaled", _tiny_pair(), torch.device("cpu"), tmp_path, {})
+    assert steps["last"] == 8

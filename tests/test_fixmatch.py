@@ -67,7 +67,6 @@ def test_zoom_scales_the_labelled_source_and_both_target_views():
     assert not torch.equal(plain_weak, zoom_weak) and not torch.equal(plain_strong, zoom_strong)
 
 
-
 def test_a_methods_steps_scale_sets_its_own_length_and_no_other(tiny):
     """settings.<method>.steps_scale trains that method for that multiple of the pair's steps (its
     schedule spans them); a factor <= 0 is refused with its key named."""

@@ -26,7 +26,7 @@ from genadapt.core.tracking import MetricBuffer, ModelRun, log_data_inputs
 from genadapt.core.weights import load_config, load_weights, save_weights
 from genadapt.data.format.prepared import load_split
 from genadapt.data.format.transforms import to_common_format
-from genadapt.families.adapt.shared.loop import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, method_steps, train_mode
+from genadapt.families.adapt.shared.loop import SELECTIONS, Domain, PairData, accuracy, features_and_predictions, train_mode
 from genadapt.families.adapt.shared.method import get_method
 from genadapt.families.adapt.shared.network import DANN, DANNConfig
 from genadapt.families.adapt.shared.params import AdaptParams
@@ -133,8 +133,7 @@ def _train_or_reuse(params: Params, name: str, mode: str, seed: int, stem: str, 
         log_data_inputs(run, inputs)
         _, curves, chosen = train_mode(cfg.mode(mode).method, cfg, data, device, seed, MetricBuffer(run, params.tracking.log_every),
                                        checkpoint.with_extra(run_id=run.run_id), cfg.class_balance, init)
-        method = cfg.mode(mode).method
-        steps = dict.fromkeys(SELECTIONS, method_steps(get_method(method, cfg.settings.get(method)), cfg))
+        steps = dict.fromkeys(SELECTIONS, int(curves["step"].iloc[-1]))  # the last step: the method's own length
         if "val_accuracy" in curves:
             scored = curves.dropna(subset=["val_accuracy"])
             for rule, column in (("labelled", "val_accuracy"), ("unsupervised", "val_information")):

@@ -82,6 +82,31 @@ def test_gan_resume_reproduces_uninterrupted_weights(tiny, tmp_path):
         assert torch.equal(a, b), name
 
 
+def test_recalibrated_copy_measures_batchnorm_statistics_on_the_inputs_and_leaves_the_model_alone():
+    from genadapt.training.ema import recalibrated_copy
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    batches = list((torch.randn(48, 3) * 3 + 1).split(16))
+    fresh = recalibrated_copy(net, batches)
+    with torch.no_grad():
+        pre_bn = [net[0](b) for b in batches]  # (16, 4) each
+    assert torch.allclose(fresh[1].running_mean, torch.stack([p.mean(0) for p in pre_bn]).mean(0), atol=1e-6)
+    assert torch.allclose(fresh[1].running_var, torch.stack([p.var(0) for p in pre_bn]).mean(0), atol=1e-5)
+    assert not fresh.training and net.training
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_the_kept_generator_has_its_batchnorm_recalibrated_and_the_same_weights(tiny):
+    data, cpu = _data("dcgan"), torch.device("cpu")
+    runs = {n: train_gan(DCGAN, tiny("dcgan", steps=4, eval_every=0, bn_recalibration=n), data, cpu, seed=0)[0].state_dict()
+            for n in (0, 64)}
+    weights = [k for k in runs[0] if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert all(torch.equal(runs[0][k], runs[64][k]) for k in weights)
+    assert not torch.allclose(runs[0]["net.1.running_mean"], runs[64]["net.1.running_mean"])
+
+
 def test_divergence_is_a_clear_error(tiny):
     from genadapt.core.errors import PipelineError
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
+
+import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
+from torch.optim.swa_utils import AveragedModel, update_bn
 
 
 def ema_with_warmup(decay: float):
@@ -21,3 +25,16 @@ def ema_with_warmup(decay: float):
 def averaged_copy(model: nn.Module, decay: float) -> AveragedModel:
     """An EMA copy of ``model`` (buffers such as BatchNorm statistics averaged too)."""
     return AveragedModel(model, avg_fn=ema_with_warmup(decay), use_buffers=True)
+
+
+def recalibrated_copy(model: nn.Module, inputs: Iterable[torch.Tensor]) -> nn.Module:
+    """A copy of ``model`` in eval mode whose BatchNorm statistics are measured afresh on ``inputs``
+    (torch's ``update_bn``: one train-mode pass, equal weight per batch).
+
+    An EMA copy's averaged running statistics belong to no set of weights it ever had: they average
+    the batch statistics of the training network's past weights. Sampling with them shifts every
+    BatchNorm layer's output; measured on the averaged weights themselves they fit again.
+    """
+    fresh = copy.deepcopy(model)
+    update_bn(inputs, fresh)
+    return fresh.eval()

@@ -74,10 +74,7 @@ def train(params: Params, name: str, paths: StagePaths) -> None:
     fixed = sample_latent(net_cfg, cfg.eval_samples, torch.Generator().manual_seed(params.seed + 1))
 
     def quality_score(G: Generator) -> dict[str, float]:
-        was_training = G.training
-        G.eval()
-        images = generate_images(G, fixed.vector)
-        G.train(was_training)
+        images = generate_images(G, fixed.vector)  # G: the eval-mode generator sampling_generator() gives
         fd = frechet_distance(evaluator.features(images), val_features)
         scored = {"score": fd, "fd_classifier": fd}
         if fixed.classes is not None:  # a conditional kind: the condition counts in the choice too

@@ -50,6 +50,9 @@ class GANParams(Section):
     instance_noise_steps: count(ge=0) = 500  # ... annealed linearly to 0 over these steps
     augment: Text = ""  # DiffAugment policy on every input of D, e.g. "color,translation,cutout"; "" = none
     ema_decay: real(ge=0.0, lt=1.0) = 0.99  # EMA copy of G used for sampling; 0 disables
+    # G's BatchNorm statistics measured afresh on this many latent vectors (drawn from the run's seed)
+    # before each evaluation and for the generator kept; 0 samples with the EMA's averaged statistics.
+    bn_recalibration: count(ge=0) = 2048
     eval_every: count(ge=0) = 250  # steps between cheap quality scores (fd_classifier); best G is kept
     eval_samples: count(ge=2) = 500
     # A conditional kind (ACGAN) is chosen by fd_classifier x (1 + condition_weight x (1 - intended

@@ -57,7 +57,7 @@ def raw_params() -> dict:
 TINY = {
     "vae": {"latent_dim": 4, "base_channels": 4, "batch_size": 8, "steps": 6, "kl_anneal_steps": 0},
     "gan": {"image_size": 16, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8, "steps": 6, "eval_every": 3, "eval_samples": 8,
-            "instance_noise_steps": 4},
+            "instance_noise_steps": 4, "bn_recalibration": 32},
     "adapt": {"width": 4, "batch_size": 8, "steps": 12, "checkpoint_every": 5},
     "pixel": {"width": 4, "batch_size": 8, "steps": 12, "checkpoint_every": 5},
 }

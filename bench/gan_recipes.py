@@ -7,8 +7,8 @@ presets/celeba_cpu.yaml for the real CelebA sample) with a few keys changed:
 - ``dcgan+diffaugment``: ``augment: color,translation,cutout`` (DiffAugment, Zhao et al. 2020);
 - ``sngan+diffaugment``: the SNGAN kind (spectral norm in D, hinge loss) with the same policy.
 
-A recipe's step count is its budget times its own speed (steps/s measured over a few warm-up steps
-just before), so every recipe gets the same training time. ``--evals`` times during training the
+A recipe's step count is its budget times its own speed (steps/s measured on two short warm-up runs
+just before, from the difference of their times), so every recipe gets the same training time. ``--evals`` times during training the
 EMA generator's FID against the validation split is computed (the evaluation time is not counted
 as training time), and the generator with the best validation FID is kept; only that one is scored
 against the test split, once, with ``--test-samples`` generated images (FID and KID). Needs the
@@ -57,6 +57,17 @@ class TrainingClock:
         self.paused += time.perf_counter() - paused_at
 
 
+def steps_per_second(kind, cfg, data, device, seed: int, short: int = 5, long: int = 30) -> float:
+    """Training speed from two short runs: the difference of their times leaves out what every run pays once
+    (building the networks, the first steps' allocations), which a single short run would count as training."""
+    seconds = []
+    for steps in (short, long):
+        start = time.perf_counter()
+        train_gan(kind, cfg.model_copy(update={"steps": steps, "eval_every": 0}), data, device, seed=seed)
+        seconds.append(time.perf_counter() - start)
+    return (long - short) / max(seconds[1] - seconds[0], 1e-6)
+
+
 def samples(G, n: int, seed: int) -> np.ndarray:
     """n images (n, S, S, C) uint8 from fixed latents (the same for every evaluation of a run)."""
     G.eval()
@@ -97,10 +108,7 @@ def main() -> None:
     for name in args.recipes.split(","):
         cfg = validate_instance(family, args.model, {**raw, **RECIPES[name]})
         kind, data = get_kind(cfg.kind), load_gan_data(cfg, data_dir)
-        warm = 10
-        start = time.perf_counter()
-        train_gan(kind, cfg.model_copy(update={"steps": warm, "eval_every": 0}), data, cpu, seed=args.seed)
-        rate = warm / (time.perf_counter() - start)
+        rate = steps_per_second(kind, cfg, data, cpu, args.seed)
         steps = max(args.evals, int(args.minutes * 60 * rate))
         cfg = cfg.model_copy(update={"steps": steps, "eval_every": max(1, steps // args.evals)})
         clock, history = TrainingClock(), []
@@ -126,7 +134,8 @@ def main() -> None:
     print(f"\n{base.dataset}: {len(data.images)} train images at {cfg.image_size}px; validation FID: {args.val_samples} generated "
           f"vs {len(val_pool)} validation images; test: {args.test_samples} generated vs {len(test_pool)} test images, KID "
           f"over subsets of {params.evaluate.kid_subset_size}; seed {args.seed}; {torch.get_num_threads()} CPU threads "
-          f"({cpu_model()}, {'native bf16' if bf16_native(cpu) else 'no native bf16: float32'}); training budget "
+          f"({cpu_model()}, {'native bf16' if bf16_native(cpu) else 'no native bf16'}; the GANs trained in "
+          f"{'bf16' if cfg.amp and bf16_native(cpu) else 'float32'}); training budget "
           f"{args.minutes:g} min per recipe\n")
     print("| recipe | steps | training min | chosen step (best validation FID) | validation FID | test FID | test KID (mean ± std) |")
     print("|---|---|---|---|---|---|---|")

@@ -39,6 +39,21 @@ def test_the_real_digit_presets_give_the_tables_pairs_and_unknown_keys_are_refus
         apply_preset(bad, params_file)
 
 
+def test_the_face_presets_give_the_faces_recipe_and_leave_the_digit_gans_alone(repo, params_file):
+    apply_preset(repo / "presets" / "real_data.yaml", params_file)
+    apply_preset(repo / "presets" / "celeba_cpu.yaml", params_file)
+    cpu = load_params(params_file, families=None)
+    for name in ("dcgan", "acgan-faces"):
+        cfg = cpu.instance(name)[1]
+        assert (cfg.steps, cfg.ema_decay, cfg.augment, cfg.ngf) == (6000, 0.999, "", 32), name
+    assert cpu.instance("acgan-faces")[1].condition_weight == 4.0  # the instance's own value survives
+    assert cpu.instance("infogan")[1].ema_decay == 0.99
+    apply_preset(repo / "presets" / "course_gpu.yaml", params_file)
+    gpu = load_params(params_file, families=None)
+    assert [gpu.instance(name)[1].ema_decay for name in ("dcgan", "acgan-faces", "acgan-digits", "infogan")] == [0.999, 0.999, 0.99, 0.99]
+    assert {gpu.instance(name)[1].ngf for name in ("dcgan", "acgan-faces")} == {64}
+
+
 def test_the_full_preset_adds_the_extra_models_and_pairs(repo, params_file):
     default = load_params(params_file, families=None)
     apply_preset(repo / "presets" / "full.yaml", params_file)

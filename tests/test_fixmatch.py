@@ -80,3 +80,30 @@ def test_a_methods_steps_scale_sets_its_own_length_and_no_other(tiny):
     assert len(curves) == 4  # the pair's steps
     with pytest.raises(PipelineError, match=r"settings\.fixmatch\.steps_scale: expected a factor > 0"):
         get_method("fixmatch", {"steps_scale": 0})
+
+
+def test_distribution_alignment_divides_by_the_running_mean_of_the_predictions():
+    from genadapt.families.adapt.methods.fixmatch import align_distribution
+
+    probs = torch.tensor([[0.9, 0.1], [0.7, 0.3]])  # the network leans to class 0
+    running = torch.tensor([0.8, 0.2])
+    aligned = align_distribution(probs, running, decay=0.5)
+    assert running.tolist() == pytest.approx([0.8, 0.2])  # 0.5 x (0.8, 0.2) + 0.5 x the batch mean (0.8, 0.2)
+    expected = torch.tensor([[0.9 / 0.8, 0.1 / 0.2], [0.7 / 0.8, 0.3 / 0.2]])
+    assert torch.allclose(aligned, expected / expected.sum(1, keepdim=True))
+    assert aligned[:, 0].max() < 0.7 and torch.allclose(aligned.sum(1), torch.ones(2))  # class 0 confident less often
+    uniform = torch.full((2,), 0.5)
+    balanced = torch.tensor([[0.9, 0.1], [0.1, 0.9]])
+    assert torch.allclose(align_distribution(balanced, uniform), balanced)  # no lean: nothing changes
+
+
+def test_distribution_alignment_changes_the_labels_learnt_and_resumes_exactly(tiny, tmp_path):
+    settings = {"fixmatch": {"threshold": 0.0, "distribution_alignment": True}}
+    assert get_method("fixmatch", settings["fixmatch"]).distribution_alignment and not FIXMATCH.distribution_alignment
+    cfg = _tiny_cfg(tiny, val_every=3, settings=settings)
+    model, curves, _ = train_mode("fixmatch", cfg, _tiny_pair(), torch.device("cpu"), seed=0)
+    assert np.isfinite(curves["loss_pseudo_label"]).all() and (curves["confident_fraction"] == 1).all()
+    plain, _, _ = train_mode("fixmatch", _tiny_cfg(tiny, val_every=3, settings={"fixmatch": {"threshold": 0.0}}), _tiny_pair(),
+                             torch.device("cpu"), seed=0)
+    assert not torch.equal(model.label_head.weight, plain.label_head.weight)  # the aligned labels changed training
+    assert_resume_matches_uninterrupted("fixmatch", cfg, tmp_path)

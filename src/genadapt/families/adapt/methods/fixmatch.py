@@ -10,6 +10,11 @@ labelled source and the unlabelled target in one batch, and on each target image
 - with ``zoom`` > 1 (not in the paper; 1 by default), both views and the labelled source batch are
   also scaled at random, which closes the gap between digits that fill their frame (USPS) and
   digits drawn smaller (MNIST, MNIST-M).
+- with ``distribution_alignment`` (off by default), the weak view's probabilities are first divided by
+  a running mean of the network's target predictions and renormalised (ReMixMatch's distribution
+  alignment, Berthelot et al. 2020, https://arxiv.org/abs/1911.09785, toward a uniform class prior;
+  AdaMatch aligns toward the source's): a network that over-predicts some classes on the target
+  hands out fewer of their pseudo-labels.
 
 No teacher network and no domain classifier: the model that predicts is the model trained and
 tested. The paper's optimiser: SGD with Nesterov momentum 0.9, weight decay 5e-4, learning rate
@@ -30,11 +35,15 @@ from genadapt.families.adapt.shared.method import Method
 
 
 class TheModelItself(nn.Module):
-    """FixMatch's 'teacher' is the network being trained: it labels the weak views and is what is tested."""
+    """FixMatch's 'teacher' is the network being trained: it labels the weak views and is what is tested.
+    It also keeps the running mean of its target predictions (K,) that distribution alignment divides by
+    (a buffer, so a checkpoint resumes it)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.module = model
+        n_classes = model.label_head.out_features
+        self.register_buffer("target_prediction_mean", torch.full((n_classes,), 1.0 / n_classes))
 
     def update_parameters(self, model: nn.Module) -> None:
         """Nothing to average: the predictions come from the current weights."""
@@ -45,6 +54,15 @@ def strong_view(x: torch.Tensor, generator: torch.Generator, zoom: float = 1.0) 
     of up to 2 pixels (and a scale within [1/zoom, zoom]) and Gaussian noise
     (self_ensembling.small_image_augment) -> same shape."""
     return small_image_augment(x, generator, translate=2.0, noise=0.1, intensity_flip=True, per_channel=True, zoom=zoom)
+
+
+def align_distribution(probs: torch.Tensor, running_mean: torch.Tensor, decay: float = 0.99) -> torch.Tensor:
+    """Probabilities (B, K) divided by the running mean of the predictions (K,) and renormalised; the
+    running mean is first updated in place with the batch's mean (decay 0.99: about the last 100
+    batches, ReMixMatch's 128). A uniform mean leaves them as they are."""
+    running_mean.mul_(decay).add_(probs.mean(0), alpha=1.0 - decay)
+    aligned = probs / running_mean
+    return aligned / aligned.sum(1, keepdim=True)
 
 
 def pseudo_label_loss(strong_logits: torch.Tensor, weak_probs: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,6 +82,7 @@ class FixMatch(Method):
     # > 1: every view scaled by a factor within [1/zoom, zoom], and the labelled source (otherwise
     # unaugmented) scaled so and shifted by up to 2 pixels, for pairs whose digits fill their frames differently (USPS against MNIST-M).
     zoom: float = 1.0
+    distribution_alignment: bool = False
 
     def make_optimizer(self, model, cfg):
         return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
@@ -83,6 +102,8 @@ class FixMatch(Method):
         weak = small_image_augment(xt, generator, translate=2.0, noise=0.0, intensity_flip=False, zoom=self.zoom)
         with torch.no_grad():
             weak_probs = F.softmax(teacher.module(weak)[1], dim=1)  # (B, K)
+            if self.distribution_alignment:
+                weak_probs = align_distribution(weak_probs, teacher.target_prediction_mean)
         return strong_view(xt, generator, self.zoom), weak_probs
 
     def domain_loss(self, model, features, logits, domain_logits, domain_target, n_source, lam):

@@ -25,7 +25,7 @@ def test_the_real_digit_presets_give_the_tables_pairs_and_unknown_keys_are_refus
     assert params.instance("pixel-mnist-mnistm")[1].width == 32 and params.instance("mnist-mnistm")[1].width == 16
     assert all("fixmatch" in cfg.methods and cfg.width == 16 for cfg in pairs.values())
     assert {name: cfg.source_texture for name, cfg in pairs.items()} == {"mnist-mnistm": 0.8, "mnistm-usps": 0.0, "usps-mnistm": 0.8}
-    assert pairs["usps-mnistm"].settings["fixmatch"] == {"zoom": 1.4} and "fixmatch" not in pairs["mnist-mnistm"].settings
+    assert pairs["usps-mnistm"].settings["fixmatch"] == {"zoom": 1.4} and pairs["mnist-mnistm"].settings["fixmatch"] == {"steps_scale": 3.0}
     assert "&id0" not in params_file.read_text()  # "*"'s list copied into each pair, not a YAML anchor and aliases
     bad = tmp_path / "bad.yaml"
     bad.write_text("evaluate:\n  no_such_knob: 1\n")

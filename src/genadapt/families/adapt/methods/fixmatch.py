@@ -59,7 +59,7 @@ def strong_view(x: torch.Tensor, generator: torch.Generator, zoom: float = 1.0) 
 def align_distribution(probs: torch.Tensor, running_mean: torch.Tensor, decay: float = 0.99) -> torch.Tensor:
     """Probabilities (B, K) divided by the running mean of the predictions (K,) and renormalised; the
     running mean is first updated in place with the batch's mean (decay 0.99: about the last 100
-    batches, ReMixMatch's 128). A uniform mean leaves them as they are."""
+    batches, ReMixMatch's 128). While the running mean stays uniform they are left as they are."""
     running_mean.mul_(decay).add_(probs.mean(0), alpha=1.0 - decay)
     aligned = probs / running_mean
     return aligned / aligned.sum(1, keepdim=True)

@@ -1,8 +1,10 @@
 """FID of one GAN's generated set, three ways, with the real FID Inception weights (printed as tables).
 
-- float32: the project's Inception forward (pytorch-fid's network, pytorch-fid's preprocessing).
-- fast: the same in bf16 autocast + channels-last, as the pipeline runs it where the CPU/GPU has
-  native bf16 (``evaluate.amp``). Kept only while it moves FID by less than 1%.
+- plain float32: pytorch-fid's network and preprocessing, its layers run as they are (the reference).
+- folded float32: the pipeline's pass on a device without native bf16: each batch norm folded into
+  its convolution, channels-last memory (the same features to float32 rounding).
+- folded bf16: the same in bf16 autocast, as the pipeline runs it where the CPU/GPU has native
+  bf16 (``evaluate.amp``). Kept only while it moves FID by less than 1%.
 - pytorch-fid: the reference implementation's own command line (``python -m pytorch_fid gen real``,
   PNG loading and all), given the same weights: the installed file's tensors mapped to
   pytorch-fid's state-dict names in a temporary torch hub cache (the logits head, which FID does
@@ -131,10 +133,11 @@ def main() -> None:
     device = torch.device("cpu")
 
     rows, seconds = {}, {}
-    for name, fast in (("float32", False), ("fast (bf16 + channels-last)", True)):
-        extractor = InceptionFeatures(weights, device, params.evaluate.batch_size, fast=fast)
-        if fast and not extractor.bf16:
-            print("this CPU has no native bf16: the fast path is float32 here", file=sys.stderr)
+    variants = {"plain float32 (reference)": dict(folded=False), "folded float32": dict(), "folded bf16": dict(fast=True)}
+    for name, options in variants.items():
+        extractor = InceptionFeatures(weights, device, params.evaluate.batch_size, **options)
+        if options.get("fast") and not extractor.bf16:
+            print("this CPU has no native bf16: the bf16 row is float32 here", file=sys.stderr)
         gen_pool, gen_logits = extractor(generated)
         real_pool, _ = extractor(real_rgb)
         rows[name] = inception_metrics(gen_pool, gen_logits, real_pool, params.evaluate.kid_subset_size)
@@ -150,25 +153,26 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             reference_fid, cli_seconds = pytorch_fid_cli(generated_dir, real, weights, Path(tmp))
 
-    fid32 = rows["float32"]["fid"]
-    gflop = inception_gflop_per_image(InceptionFeatures(weights, device, 1))
+    base = next(iter(variants))
+    fid32 = rows[base]["fid"]
+    gflop = inception_gflop_per_image(InceptionFeatures(weights, device, 1, folded=False))
     peak, cpu = cpu_peak_gflops()
     print(f"\n{subject}: {len(generated)} images vs {len(real)} real test images ({data_dir.name}), weights "
           f"{weights.format} {weights.digest[:14]}, {torch.get_num_threads()} CPU threads ({cpu}); "
           f"{gflop:.1f} GFLOP per image, float32 peak estimate {peak:.0f} GFLOP/s = {peak / gflop:.1f} images/s\n")
-    print("| Inception pass | FID | FID vs float32 | KID (mean ± std) | precision | recall | s / 1000 images | images/s | "
+    print("| Inception pass | FID | FID vs plain float32 | KID (mean ± std) | precision | recall | s / 1000 images | images/s | "
           "share of the float32 peak | speed-up |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, m in rows.items():
         rate = 1000 / seconds[name]
         print(f"| {name} | {m['fid']:.3f} | {100 * (m['fid'] - fid32) / fid32:+.2f}% | {m['kid_mean']:.5f} ± {m['kid_std']:.5f} | "
               f"{m['precision']:.3f} | {m['recall']:.3f} | {seconds[name]:.1f} | {rate:.1f} | {rate * gflop / peak:.0%} | "
-              f"{seconds['float32'] / seconds[name]:.2f} |")
+              f"{seconds[base] / seconds[name]:.2f} |")
     if reference_fid is not None:
         cli = cli_seconds / (len(generated) + len(real)) * 1000
         print(f"| pytorch-fid command line (reference) | {reference_fid:.3f} | {100 * (reference_fid - fid32) / fid32:+.2f}% | "
               f"| | | {cli:.1f} (incl. PNG reading) | {1000 / cli:.1f} | {1000 / cli * gflop / peak:.0%} | "
-              f"{seconds['float32'] / cli:.2f} |")
+              f"{seconds[base] / cli:.2f} |")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,10 @@ def test_inception_plumbing_with_random_weights(tmp_path):
     assert pool.shape == (20, 2048) and logits.shape == (20, 1008)
     grey_pool, _ = extractor(images[:4, :, :, :1])
     assert grey_pool.shape == (4, 2048)
+    # The folded, channels-last network gives pytorch-fid's unfused layers' features and logits.
+    plain_pool, plain_logits = InceptionFeatures(weights, torch.device("cpu"), batch_size=8, folded=False)(images[:4])
+    np.testing.assert_allclose(pool[:4], plain_pool, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(logits[:4], plain_logits, rtol=1e-4, atol=1e-4)
     same = inception_metrics(pool, logits, pool, kid_subset_size=10)
     assert same["fid"] == pytest.approx(0.0, abs=1e-3)
     assert same["precision"] == pytest.approx(1.0) and same["recall"] == pytest.approx(1.0)

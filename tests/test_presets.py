@@ -65,6 +65,17 @@ def test_the_full_preset_adds_the_extra_models_and_pairs(repo, params_file):
     assert full.instance("wgan-gp")[1].kind == "wgan-gp" and full.instance("dcgan")[1] == default.instance("dcgan")[1]
 
 
+def test_the_float32_preset_turns_bf16_off_everywhere_and_changes_nothing_else(repo, params_file):
+    default = load_params(params_file, families=None)
+    apply_preset(repo / "presets" / "float32.yaml", params_file)
+    f32 = load_params(params_file, families=None)
+    for family in ("vae", "gan", "cyclegan"):
+        for name, cfg in f32.instances(family).items():
+            assert cfg.amp is False and cfg.model_copy(update={"amp": True}) == default.instance(name)[1], name
+    assert f32.classifier.amp is False and f32.evaluate.amp is False
+    assert f32.instances("adapt") == default.instances("adapt")
+
+
 def test_a_family_wide_preset_reaches_every_instance_and_keeps_their_own_values(repo, params_file):
     apply_preset(repo / "presets" / "smoke.yaml", params_file)
     params = load_params(params_file, families=None)

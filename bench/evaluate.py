@@ -1,4 +1,4 @@
-"""FID of one GAN's generated set, three ways, with the real FID Inception weights (printed as tables).
+"""FID of one GAN's generated set, four ways, with the real FID Inception weights (printed as tables).
 
 - plain float32: pytorch-fid's network and preprocessing, its layers run as they are (the reference).
 - folded float32: the pipeline's pass on a device without native bf16: each batch norm folded into

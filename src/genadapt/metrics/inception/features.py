@@ -122,7 +122,7 @@ class InceptionFeatures:
 
     ``folded`` (default): each convolution's batch norm folded into it (eval-mode algebra,
     ``torch.fx``'s conv-bn fusion: the same features to float32 rounding) and the activations in
-    channels-last memory, oneDNN's fast layout: 1.8x the plain pass in float32 on 2 AVX-512 cores
+    channels-last memory, oneDNN's fast layout: 1.7x the plain pass in float32 on 2 AVX-512 cores
     (bench/evaluate.py). ``folded=False`` runs pytorch-fid's layers as they are, the reference the
     benchmark compares with. ``fast``: bf16 autocast where the device computes bf16 natively (the
     pool features still come back as float64); bench/evaluate.py measures what it changes in FID.

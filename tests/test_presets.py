@@ -72,7 +72,8 @@ def test_the_float32_preset_turns_bf16_off_everywhere_and_changes_nothing_else(r
     for family in ("vae", "gan", "cyclegan"):
         for name, cfg in f32.instances(family).items():
             assert cfg.amp is False and cfg.model_copy(update={"amp": True}) == default.instance(name)[1], name
-    assert f32.classifier.amp is False and f32.evaluate.amp is False
+    assert f32.classifier.amp is False and f32.classifier.model_copy(update={"amp": True}) == default.classifier
+    assert f32.evaluate.amp is False and f32.evaluate.model_copy(update={"amp": True}) == default.evaluate
     assert f32.instances("adapt") == default.instances("adapt")
 
 

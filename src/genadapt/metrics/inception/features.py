@@ -217,5 +217,13 @@ def write_random_weights(path, seed: int = 0) -> InceptionWeights:
     from pathlib import Path
 
     torch.manual_seed(seed)
-    torch.save(pool_network().state_dict(), path)
+    net = pool_network()
+    for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        # Batch-norm statistics and affine terms away from their identity initialisation, so that
+        # folding them into the convolutions is tested on more than a no-op.
+        bn.running_mean.uniform_(-0.1, 0.1)
+        bn.running_var.uniform_(0.5, 1.5)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.1, 0.1)
+    torch.save(net.state_dict(), path)
     return InceptionWeights(Path(path), "pytorch-fid", "random")
